@@ -1,0 +1,254 @@
+//! Booking seats, listing one's bookings, cancelling them.
+
+use std::sync::Arc;
+
+use thiserror::Error;
+
+use crate::accounts::from_store_error;
+use crate::model::*;
+use crate::ports::*;
+
+/// A booking request as submitted: one seat or a list of seats, never both.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BookInput {
+    pub seat_number: Option<i64>,
+    pub seat_numbers: Option<Vec<i64>>,
+}
+
+impl BookInput {
+    pub fn parse(&self) -> Result<SeatSelection, ValidationErrors> {
+        match (self.seat_number, &self.seat_numbers) {
+            (Some(_), Some(_)) => Err(ValidationErrors::single(
+                "seat_numbers",
+                "give either seat_number or seat_numbers, not both",
+            )),
+            (None, None) => Err(ValidationErrors::single(
+                "seat_number",
+                "this field is required (or seat_numbers)",
+            )),
+            (Some(one), None) => {
+                SeatSelection::new(&[one]).map_err(|e| ValidationErrors::single("seat_number", e))
+            }
+            (None, Some(many)) => {
+                SeatSelection::new(many).map_err(|e| ValidationErrors::single("seat_numbers", e))
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum BookingsError {
+    #[error("invalid query: {0}")]
+    Invalid(ValidationErrors),
+    #[error("booking not found")]
+    NotFound,
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    #[error("unexpected: {0}")]
+    Unexpected(String),
+}
+
+from_store_error!(BookingsError);
+
+#[derive(Clone)]
+pub struct BookingService {
+    bookings: Arc<dyn BookingRepository>,
+    clock: Arc<dyn Clock>,
+}
+
+impl BookingService {
+    pub fn new(bookings: Arc<dyn BookingRepository>, clock: Arc<dyn Clock>) -> Self {
+        Self { bookings, clock }
+    }
+
+    /// Books every requested seat or none. Malformed requests are refused before any
+    /// storage access; the rest of the rules are applied by the adapter under its locks.
+    pub async fn book(
+        &self,
+        caller: &AuthUser,
+        show: i64,
+        input: &BookInput,
+    ) -> Result<Vec<Booking>, BookError> {
+        let seats = input.parse().map_err(BookError::Invalid)?;
+        self.bookings
+            .book_seats(ShowId(show), caller, &seats, self.clock.now())
+            .await
+    }
+
+    pub async fn list(
+        &self,
+        caller: &AuthUser,
+        status: Option<&str>,
+        limit: Option<i64>,
+        offset: Option<i64>,
+    ) -> Result<Listing<Booking>, BookingsError> {
+        let mut errors = match Page::new(limit, offset) {
+            Ok(_) => ValidationErrors::default(),
+            Err(errors) => errors,
+        };
+        let status = status.and_then(|s| errors.take("status", BookingStatus::parse(s)));
+        errors.into_result().map_err(BookingsError::Invalid)?;
+        let page = Page::new(limit, offset).map_err(BookingsError::Invalid)?;
+        Ok(self.bookings.list_bookings(caller.id, status, page).await?)
+    }
+
+    /// One of the caller's bookings; someone else's is reported as not found.
+    pub async fn get(&self, caller: &AuthUser, id: i64) -> Result<Booking, BookingsError> {
+        match self.bookings.get_booking(BookingId(id)).await? {
+            Some(booking) if booking.user_id == caller.id => Ok(booking),
+            _ => Err(BookingsError::NotFound),
+        }
+    }
+
+    pub async fn cancel(&self, caller: &AuthUser, id: i64) -> Result<Booking, CancelError> {
+        self.bookings
+            .cancel_booking(BookingId(id), caller.id, self.clock.now())
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DateTime, TimeZone, Utc};
+    use futures_executor::block_on;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 15, 10, 0, 0).unwrap()
+    }
+
+    fn john() -> AuthUser {
+        AuthUser {
+            id: UserId(1),
+            username: "john".into(),
+            is_staff: false,
+        }
+    }
+
+    fn booking(id: i64, user: i64) -> Booking {
+        Booking {
+            id: BookingId(id),
+            user_id: UserId(user),
+            username: "john".into(),
+            show_id: ShowId(1),
+            seat_number: 5,
+            status: BookingStatus::Confirmed,
+            booking_time: now(),
+            cancelled_at: None,
+        }
+    }
+
+    fn service(repo: MockBookingRepository) -> BookingService {
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(now);
+        BookingService::new(Arc::new(repo), Arc::new(clock))
+    }
+
+    fn one(seat: i64) -> BookInput {
+        BookInput {
+            seat_number: Some(seat),
+            seat_numbers: None,
+        }
+    }
+
+    #[test]
+    fn booking_request_must_name_seats_one_way() {
+        let both = BookInput {
+            seat_number: Some(1),
+            seat_numbers: Some(vec![2]),
+        };
+        assert!(both.parse().is_err());
+        assert!(BookInput::default().parse().is_err());
+        assert!(one(0).parse().is_err());
+        assert!(one(-1).parse().is_err());
+        let many = BookInput {
+            seat_number: None,
+            seat_numbers: Some(vec![3, 3]),
+        };
+        assert!(many.parse().is_err());
+        let empty = BookInput {
+            seat_number: None,
+            seat_numbers: Some(vec![]),
+        };
+        assert!(empty.parse().is_err());
+    }
+
+    #[test]
+    fn invalid_request_never_reaches_storage() {
+        let svc = service(MockBookingRepository::new());
+        assert!(matches!(
+            block_on(svc.book(&john(), 1, &one(0))),
+            Err(BookError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn valid_request_is_booked_in_seat_order_at_the_current_time() {
+        let mut repo = MockBookingRepository::new();
+        repo.expect_book_seats()
+            .withf(|show, user, seats, at| {
+                *show == ShowId(1) && user.id == UserId(1) && seats.numbers() == vec![5, 6, 7] && *at == now()
+            })
+            .returning(|_, _, _, _| Ok(vec![booking(1, 1)]));
+        let svc = service(repo);
+        let input = BookInput {
+            seat_number: None,
+            seat_numbers: Some(vec![7, 5, 6]),
+        };
+        assert_eq!(block_on(svc.book(&john(), 1, &input)).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn seat_taken_passes_through_with_its_seats() {
+        let mut repo = MockBookingRepository::new();
+        repo.expect_book_seats()
+            .returning(|_, _, _, _| Err(BookError::SeatTaken { seats: vec![5] }));
+        let svc = service(repo);
+        assert_eq!(
+            block_on(svc.book(&john(), 1, &one(5))).unwrap_err(),
+            BookError::SeatTaken { seats: vec![5] }
+        );
+    }
+
+    #[test]
+    fn someone_elses_booking_is_not_found() {
+        let mut repo = MockBookingRepository::new();
+        repo.expect_get_booking().returning(|id| Ok(Some(booking(id.0, 2))));
+        let svc = service(repo);
+        assert_eq!(block_on(svc.get(&john(), 4)).unwrap_err(), BookingsError::NotFound);
+    }
+
+    #[test]
+    fn own_booking_is_found() {
+        let mut repo = MockBookingRepository::new();
+        repo.expect_get_booking().returning(|id| Ok(Some(booking(id.0, 1))));
+        assert_eq!(block_on(service(repo).get(&john(), 4)).unwrap().id, BookingId(4));
+    }
+
+    #[test]
+    fn list_parses_status_filter() {
+        let mut repo = MockBookingRepository::new();
+        repo.expect_list_bookings()
+            .withf(|user, status, _| *user == UserId(1) && *status == Some(BookingStatus::Cancelled))
+            .returning(|_, _, _| Ok(Listing { items: vec![], total: 0 }));
+        let svc = service(repo);
+        block_on(svc.list(&john(), Some("cancelled"), None, None)).unwrap();
+        let err = block_on(svc.list(&john(), Some("nope"), Some(0), None)).unwrap_err();
+        let BookingsError::Invalid(fields) = err else {
+            panic!("expected Invalid")
+        };
+        assert!(fields.0.contains_key("status") && fields.0.contains_key("limit"));
+    }
+
+    #[test]
+    fn cancel_is_done_by_the_adapter_at_the_current_time() {
+        let mut repo = MockBookingRepository::new();
+        repo.expect_cancel_booking()
+            .withf(|id, user, at| *id == BookingId(4) && *user == UserId(1) && *at == now())
+            .returning(|_, _, _| Err(CancelError::AlreadyCancelled));
+        assert_eq!(
+            block_on(service(repo).cancel(&john(), 4)).unwrap_err(),
+            CancelError::AlreadyCancelled
+        );
+    }
+}
