@@ -105,7 +105,11 @@ impl AccountService {
         self.create_account(input, true).await
     }
 
-    async fn create_account(&self, input: SignupInput, is_staff: bool) -> Result<User, SignupError> {
+    async fn create_account(
+        &self,
+        input: SignupInput,
+        is_staff: bool,
+    ) -> Result<User, SignupError> {
         let mut errors = ValidationErrors::default();
         let username = errors.take("username", Username::parse(&input.username));
         let password = errors.take(
@@ -118,7 +122,9 @@ impl AccountService {
         };
         errors.into_result().map_err(SignupError::Invalid)?;
         let (Some(username), Some(password)) = (username, password) else {
-            return Err(SignupError::Unexpected("validation passed without values".into()));
+            return Err(SignupError::Unexpected(
+                "validation passed without values".into(),
+            ));
         };
         let password_hash = self
             .hasher
@@ -215,7 +221,11 @@ mod tests {
         }
     }
 
-    fn service(users: MockUserRepository, hasher: MockPasswordHasher, tokens: MockTokenService) -> AccountService {
+    fn service(
+        users: MockUserRepository,
+        hasher: MockPasswordHasher,
+        tokens: MockTokenService,
+    ) -> AccountService {
         AccountService::new(Arc::new(users), Arc::new(hasher), Arc::new(tokens))
     }
 
@@ -262,7 +272,11 @@ mod tests {
     #[test]
     fn signup_reports_every_invalid_field_and_stores_nothing() {
         // No expectations: any call to storage or hasher would panic the mock.
-        let svc = service(MockUserRepository::new(), MockPasswordHasher::new(), MockTokenService::new());
+        let svc = service(
+            MockUserRepository::new(),
+            MockPasswordHasher::new(),
+            MockTokenService::new(),
+        );
         let err = block_on(svc.signup(SignupInput {
             username: "bad name".into(),
             password: "1".into(),
@@ -280,7 +294,11 @@ mod tests {
 
     #[test]
     fn signup_refuses_password_equal_to_username() {
-        let svc = service(MockUserRepository::new(), MockPasswordHasher::new(), MockTokenService::new());
+        let svc = service(
+            MockUserRepository::new(),
+            MockPasswordHasher::new(),
+            MockTokenService::new(),
+        );
         let err = block_on(svc.signup(SignupInput {
             username: "johnsmith".into(),
             password: "johnsmith".into(),
@@ -353,15 +371,18 @@ mod tests {
             .withf(|u| u.id == UserId(1) && u.username == "john")
             .returning(|_| Ok(pair()));
         let svc = service(users, hasher, tokens);
-        assert_eq!(block_on(svc.login("john", "correct horse")).unwrap(), pair());
+        assert_eq!(
+            block_on(svc.login("john", "correct horse")).unwrap(),
+            pair()
+        );
     }
 
     #[test]
     fn unknown_user_and_wrong_password_get_the_same_error_after_hashing() {
         let mut users = MockUserRepository::new();
-        users.expect_find_by_username().returning(|name| {
-            Ok((name == "john").then(|| user(1, "john")))
-        });
+        users
+            .expect_find_by_username()
+            .returning(|name| Ok((name == "john").then(|| user(1, "john"))));
         let mut hasher = MockPasswordHasher::new();
         // Both paths must run the hasher once: that is what equalises their timing.
         hasher.expect_verify().times(2).returning(|_, _| false);
@@ -378,8 +399,15 @@ mod tests {
 
     #[test]
     fn empty_or_huge_login_password_is_refused_without_hashing() {
-        let svc = service(MockUserRepository::new(), MockPasswordHasher::new(), MockTokenService::new());
-        assert_eq!(block_on(svc.login("john", "")).unwrap_err(), LoginError::InvalidCredentials);
+        let svc = service(
+            MockUserRepository::new(),
+            MockPasswordHasher::new(),
+            MockTokenService::new(),
+        );
+        assert_eq!(
+            block_on(svc.login("john", "")).unwrap_err(),
+            LoginError::InvalidCredentials
+        );
         assert_eq!(
             block_on(svc.login("john", &"x".repeat(10_000))).unwrap_err(),
             LoginError::InvalidCredentials
@@ -399,7 +427,12 @@ mod tests {
         tokens
             .expect_issue_access()
             .withf(|u| u.is_staff)
-            .returning(|_| Ok(AccessToken { token: "new".into(), expires_in: 900 }));
+            .returning(|_| {
+                Ok(AccessToken {
+                    token: "new".into(),
+                    expires_in: 900,
+                })
+            });
         let mut users = MockUserRepository::new();
         users.expect_find_by_id().returning(|_| {
             let mut u = user(1, "john");
@@ -418,7 +451,11 @@ mod tests {
             .with(eq("access-token"))
             .returning(|_| Err(TokenError::WrongType));
         tokens.expect_verify_refresh().returning(|_| {
-            Ok(AuthUser { id: UserId(7), username: "gone".into(), is_staff: false })
+            Ok(AuthUser {
+                id: UserId(7),
+                username: "gone".into(),
+                is_staff: false,
+            })
         });
         let mut users = MockUserRepository::new();
         users.expect_find_by_id().returning(|_| Ok(None));

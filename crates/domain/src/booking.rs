@@ -89,7 +89,7 @@ impl BookingService {
         let status = status.and_then(|s| errors.take("status", BookingStatus::parse(s)));
         errors.into_result().map_err(BookingsError::Invalid)?;
         let page = Page::new(limit, offset).map_err(BookingsError::Invalid)?;
-        Ok(self.bookings.list_bookings(caller.id, status, page).await?)
+        Ok(self.bookings.list_bookings(caller, status, page).await?)
     }
 
     /// One of the caller's bookings; someone else's is reported as not found.
@@ -102,7 +102,7 @@ impl BookingService {
 
     pub async fn cancel(&self, caller: &AuthUser, id: i64) -> Result<Booking, CancelError> {
         self.bookings
-            .cancel_booking(BookingId(id), caller.id, self.clock.now())
+            .cancel_booking(BookingId(id), caller, self.clock.now())
             .await
     }
 }
@@ -187,7 +187,10 @@ mod tests {
         let mut repo = MockBookingRepository::new();
         repo.expect_book_seats()
             .withf(|show, user, seats, at| {
-                *show == ShowId(1) && user.id == UserId(1) && seats.numbers() == vec![5, 6, 7] && *at == now()
+                *show == ShowId(1)
+                    && user.id == UserId(1)
+                    && seats.numbers() == vec![5, 6, 7]
+                    && *at == now()
             })
             .returning(|_, _, _, _| Ok(vec![booking(1, 1)]));
         let svc = service(repo);
@@ -213,24 +216,39 @@ mod tests {
     #[test]
     fn someone_elses_booking_is_not_found() {
         let mut repo = MockBookingRepository::new();
-        repo.expect_get_booking().returning(|id| Ok(Some(booking(id.0, 2))));
+        repo.expect_get_booking()
+            .returning(|id| Ok(Some(booking(id.0, 2))));
         let svc = service(repo);
-        assert_eq!(block_on(svc.get(&john(), 4)).unwrap_err(), BookingsError::NotFound);
+        assert_eq!(
+            block_on(svc.get(&john(), 4)).unwrap_err(),
+            BookingsError::NotFound
+        );
     }
 
     #[test]
     fn own_booking_is_found() {
         let mut repo = MockBookingRepository::new();
-        repo.expect_get_booking().returning(|id| Ok(Some(booking(id.0, 1))));
-        assert_eq!(block_on(service(repo).get(&john(), 4)).unwrap().id, BookingId(4));
+        repo.expect_get_booking()
+            .returning(|id| Ok(Some(booking(id.0, 1))));
+        assert_eq!(
+            block_on(service(repo).get(&john(), 4)).unwrap().id,
+            BookingId(4)
+        );
     }
 
     #[test]
     fn list_parses_status_filter() {
         let mut repo = MockBookingRepository::new();
         repo.expect_list_bookings()
-            .withf(|user, status, _| *user == UserId(1) && *status == Some(BookingStatus::Cancelled))
-            .returning(|_, _, _| Ok(Listing { items: vec![], total: 0 }));
+            .withf(|user, status, _| {
+                user.id == UserId(1) && *status == Some(BookingStatus::Cancelled)
+            })
+            .returning(|_, _, _| {
+                Ok(Listing {
+                    items: vec![],
+                    total: 0,
+                })
+            });
         let svc = service(repo);
         block_on(svc.list(&john(), Some("cancelled"), None, None)).unwrap();
         let err = block_on(svc.list(&john(), Some("nope"), Some(0), None)).unwrap_err();
@@ -244,7 +262,7 @@ mod tests {
     fn cancel_is_done_by_the_adapter_at_the_current_time() {
         let mut repo = MockBookingRepository::new();
         repo.expect_cancel_booking()
-            .withf(|id, user, at| *id == BookingId(4) && *user == UserId(1) && *at == now())
+            .withf(|id, user, at| *id == BookingId(4) && user.id == UserId(1) && *at == now())
             .returning(|_, _, _| Err(CancelError::AlreadyCancelled));
         assert_eq!(
             block_on(service(repo).cancel(&john(), 4)).unwrap_err(),

@@ -81,9 +81,10 @@ impl From<SaveShowError> for EditCatalogError {
     fn from(error: SaveShowError) -> Self {
         match error {
             SaveShowError::ShowNotFound => Self::NotFound,
-            SaveShowError::MovieNotFound => {
-                Self::Invalid(ValidationErrors::single("movie_id", "no movie with this id"))
-            }
+            SaveShowError::MovieNotFound => Self::Invalid(ValidationErrors::single(
+                "movie_id",
+                "no movie with this id",
+            )),
             SaveShowError::SeatBooked { highest_booked } => Self::SeatBooked { highest_booked },
             SaveShowError::Store(store) => store.into(),
         }
@@ -118,7 +119,11 @@ impl CatalogService {
     }
 
     /// The shows of one movie; 404 when the movie does not exist.
-    pub async fn movie_shows(&self, id: i64, query: ShowQuery) -> Result<Listing<Show>, BrowseError> {
+    pub async fn movie_shows(
+        &self,
+        id: i64,
+        query: ShowQuery,
+    ) -> Result<Listing<Show>, BrowseError> {
         self.movie(id).await?;
         self.list_shows(ShowQuery {
             movie: Some(id),
@@ -155,7 +160,9 @@ impl CatalogService {
         let seats = (1..=show.total_seats)
             .map(|seat_number| {
                 // `booked` is ascending, so one merge pass marks every seat.
-                let is_booked = booked.next_if(|&b| b <= seat_number).is_some_and(|b| b == seat_number);
+                let is_booked = booked
+                    .next_if(|&b| b <= seat_number)
+                    .is_some_and(|b| b == seat_number);
                 while booked.next_if(|&b| b <= seat_number).is_some() {}
                 SeatState {
                     seat_number,
@@ -166,10 +173,18 @@ impl CatalogService {
         Ok((show, seats))
     }
 
-    pub async fn create_movie(&self, caller: &AuthUser, input: MovieInput) -> Result<Movie, EditCatalogError> {
+    pub async fn create_movie(
+        &self,
+        caller: &AuthUser,
+        input: MovieInput,
+    ) -> Result<Movie, EditCatalogError> {
         require_staff(caller)?;
         let mut errors = ValidationErrors::default();
-        let title = required(&mut errors, "title", input.title.as_deref().map(parse_title));
+        let title = required(
+            &mut errors,
+            "title",
+            input.title.as_deref().map(parse_title),
+        );
         let duration = required(
             &mut errors,
             "duration_minutes",
@@ -183,7 +198,9 @@ impl CatalogService {
             .unwrap_or_default();
         errors.into_result().map_err(EditCatalogError::Invalid)?;
         let (Some(title), Some(duration_minutes)) = (title, duration) else {
-            return Err(EditCatalogError::Unexpected("validation passed without values".into()));
+            return Err(EditCatalogError::Unexpected(
+                "validation passed without values".into(),
+            ));
         };
         Ok(self
             .catalog
@@ -204,7 +221,11 @@ impl CatalogService {
         require_staff(caller)?;
         let mut errors = ValidationErrors::default();
         let patch = MoviePatch {
-            title: optional(&mut errors, "title", input.title.as_deref().map(parse_title)),
+            title: optional(
+                &mut errors,
+                "title",
+                input.title.as_deref().map(parse_title),
+            ),
             description: optional(
                 &mut errors,
                 "description",
@@ -228,10 +249,18 @@ impl CatalogService {
         Ok(self.catalog.delete_movie(MovieId(id)).await?)
     }
 
-    pub async fn create_show(&self, caller: &AuthUser, input: ShowInput) -> Result<Show, EditCatalogError> {
+    pub async fn create_show(
+        &self,
+        caller: &AuthUser,
+        input: ShowInput,
+    ) -> Result<Show, EditCatalogError> {
         require_staff(caller)?;
         let mut errors = ValidationErrors::default();
-        let movie_id = required(&mut errors, "movie_id", input.movie_id.map(|id| Ok(MovieId(id))));
+        let movie_id = required(
+            &mut errors,
+            "movie_id",
+            input.movie_id.map(|id| Ok(MovieId(id))),
+        );
         let screen_name = required(
             &mut errors,
             "screen_name",
@@ -247,7 +276,9 @@ impl CatalogService {
         let (Some(movie_id), Some(screen_name), Some(start_time), Some(total_seats)) =
             (movie_id, screen_name, start_time, total_seats)
         else {
-            return Err(EditCatalogError::Unexpected("validation passed without values".into()));
+            return Err(EditCatalogError::Unexpected(
+                "validation passed without values".into(),
+            ));
         };
         Ok(self
             .catalog
@@ -300,7 +331,11 @@ fn require_staff(caller: &AuthUser) -> Result<(), EditCatalogError> {
     }
 }
 
-fn required<T>(errors: &mut ValidationErrors, field: &str, parsed: Option<Result<T, String>>) -> Option<T> {
+fn required<T>(
+    errors: &mut ValidationErrors,
+    field: &str,
+    parsed: Option<Result<T, String>>,
+) -> Option<T> {
     match parsed {
         None => {
             errors.add(field, "this field is required");
@@ -310,7 +345,11 @@ fn required<T>(errors: &mut ValidationErrors, field: &str, parsed: Option<Result
     }
 }
 
-fn optional<T>(errors: &mut ValidationErrors, field: &str, parsed: Option<Result<T, String>>) -> Option<T> {
+fn optional<T>(
+    errors: &mut ValidationErrors,
+    field: &str,
+    parsed: Option<Result<T, String>>,
+) -> Option<T> {
     parsed.and_then(|result| errors.take(field, result))
 }
 
@@ -375,8 +414,14 @@ mod tests {
             block_on(svc.update_show(&plain(), 1, ShowInput::default())).unwrap_err(),
             EditCatalogError::Forbidden
         );
-        assert_eq!(block_on(svc.delete_movie(&plain(), 1)).unwrap_err(), EditCatalogError::Forbidden);
-        assert_eq!(block_on(svc.delete_show(&plain(), 1)).unwrap_err(), EditCatalogError::Forbidden);
+        assert_eq!(
+            block_on(svc.delete_movie(&plain(), 1)).unwrap_err(),
+            EditCatalogError::Forbidden
+        );
+        assert_eq!(
+            block_on(svc.delete_show(&plain(), 1)).unwrap_err(),
+            EditCatalogError::Forbidden
+        );
         assert_eq!(
             block_on(svc.create_show(&plain(), ShowInput::default())).unwrap_err(),
             EditCatalogError::Forbidden
@@ -390,7 +435,10 @@ mod tests {
         let EditCatalogError::Invalid(fields) = err else {
             panic!("expected Invalid, got {err:?}")
         };
-        assert_eq!(fields.0.keys().collect::<Vec<_>>(), vec!["duration_minutes", "title"]);
+        assert_eq!(
+            fields.0.keys().collect::<Vec<_>>(),
+            vec!["duration_minutes", "title"]
+        );
     }
 
     #[test]
@@ -505,8 +553,15 @@ mod tests {
         let mut catalog = MockCatalogRepository::new();
         catalog
             .expect_list_shows()
-            .withf(|f, p| f.starts_after == Some(now()) && f.movie == Some(MovieId(2)) && p.limit == 10)
-            .returning(|_, _| Ok(Listing { items: vec![], total: 0 }));
+            .withf(|f, p| {
+                f.starts_after == Some(now()) && f.movie == Some(MovieId(2)) && p.limit == 10
+            })
+            .returning(|_, _| {
+                Ok(Listing {
+                    items: vec![],
+                    total: 0,
+                })
+            });
         let svc = service(catalog);
         block_on(svc.list_shows(ShowQuery {
             movie: Some(2),
@@ -554,6 +609,9 @@ mod tests {
     fn seat_map_of_unknown_show_is_not_found() {
         let mut catalog = MockCatalogRepository::new();
         catalog.expect_booked_seats().returning(|_| Ok(None));
-        assert_eq!(block_on(service(catalog).seat_map(3)).unwrap_err(), BrowseError::NotFound);
+        assert_eq!(
+            block_on(service(catalog).seat_map(3)).unwrap_err(),
+            BrowseError::NotFound
+        );
     }
 }

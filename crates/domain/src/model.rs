@@ -63,7 +63,9 @@ impl fmt::Display for ValidationErrors {
 
 macro_rules! id_type {
     ($name:ident) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+        )]
         #[serde(transparent)]
         pub struct $name(pub i64);
 
@@ -383,10 +385,7 @@ impl SeatSelection {
             return Err("at least one seat is required".into());
         }
         if raw.len() > Self::MAX_SEATS {
-            return Err(format!(
-                "at most {} seats per booking",
-                Self::MAX_SEATS
-            ));
+            return Err(format!("at most {} seats per booking", Self::MAX_SEATS));
         }
         let mut seats = raw
             .iter()
@@ -477,7 +476,10 @@ impl Page {
         let mut errors = ValidationErrors::default();
         let limit = limit.unwrap_or(Self::DEFAULT_LIMIT);
         if !(1..=Self::MAX_LIMIT).contains(&limit) {
-            errors.add("limit", format!("must be between 1 and {}", Self::MAX_LIMIT));
+            errors.add(
+                "limit",
+                format!("must be between 1 and {}", Self::MAX_LIMIT),
+            );
         }
         let offset = offset.unwrap_or(0);
         if offset < 0 {
@@ -577,7 +579,9 @@ mod tests {
     #[test]
     fn email_must_look_like_an_address() {
         assert!(Email::parse("a@b.co").is_ok());
-        for bad in ["", "a", "a@b", "@b.co", "a@.co", "a@b.", "a b@c.de", "a@b..c"] {
+        for bad in [
+            "", "a", "a@b", "@b.co", "a@.co", "a@b.", "a b@c.de", "a@b..c",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} accepted");
         }
     }
@@ -592,7 +596,10 @@ mod tests {
 
     #[test]
     fn seat_selection_is_sorted_bounded_and_distinct() {
-        assert_eq!(SeatSelection::new(&[7, 5, 6]).unwrap().numbers(), vec![5, 6, 7]);
+        assert_eq!(
+            SeatSelection::new(&[7, 5, 6]).unwrap().numbers(),
+            vec![5, 6, 7]
+        );
         assert!(SeatSelection::new(&[]).is_err());
         assert!(SeatSelection::new(&[1, 1]).is_err());
         assert!(SeatSelection::new(&(1..=11).collect::<Vec<_>>()).is_err());
@@ -602,7 +609,13 @@ mod tests {
 
     #[test]
     fn page_defaults_and_bounds() {
-        assert_eq!(Page::new(None, None).unwrap(), Page { limit: 50, offset: 0 });
+        assert_eq!(
+            Page::new(None, None).unwrap(),
+            Page {
+                limit: 50,
+                offset: 0
+            }
+        );
         assert!(Page::new(Some(0), None).is_err());
         assert!(Page::new(Some(501), None).is_err());
         assert!(Page::new(Some(500), Some(10)).is_ok());
@@ -625,7 +638,10 @@ mod tests {
 
     #[test]
     fn booking_status_round_trips() {
-        assert_eq!(BookingStatus::parse("cancelled").unwrap(), BookingStatus::Cancelled);
+        assert_eq!(
+            BookingStatus::parse("cancelled").unwrap(),
+            BookingStatus::Cancelled
+        );
         assert_eq!(BookingStatus::Confirmed.as_str(), "CONFIRMED");
         assert!(BookingStatus::parse("gone").is_err());
     }

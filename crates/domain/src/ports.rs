@@ -152,7 +152,7 @@ pub trait BookingRepository: Send + Sync {
     /// The user's bookings, newest first.
     async fn list_bookings(
         &self,
-        user: UserId,
+        user: &AuthUser,
         status: Option<BookingStatus>,
         page: Page,
     ) -> Result<Listing<Booking>, StoreError>;
@@ -161,7 +161,7 @@ pub trait BookingRepository: Send + Sync {
     async fn cancel_booking(
         &self,
         id: BookingId,
-        user: UserId,
+        user: &AuthUser,
         now: DateTime<Utc>,
     ) -> Result<Booking, CancelError>;
 }

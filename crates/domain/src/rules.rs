@@ -93,7 +93,10 @@ mod tests {
     #[test]
     fn seats_within_the_show_of_an_upcoming_show_may_be_booked() {
         let seats = SeatSelection::new(&[1, 100]).unwrap();
-        assert_eq!(check_booking(&show(100, Duration::hours(1)), &seats, now()), Ok(()));
+        assert_eq!(
+            check_booking(&show(100, Duration::hours(1)), &seats, now()),
+            Ok(())
+        );
     }
 
     #[test]
@@ -101,7 +104,10 @@ mod tests {
         let seats = SeatSelection::new(&[100, 101, 102]).unwrap();
         assert_eq!(
             check_booking(&show(100, Duration::hours(1)), &seats, now()),
-            Err(BookError::SeatOutOfRange { seats: vec![101, 102], total_seats: 100 })
+            Err(BookError::SeatOutOfRange {
+                seats: vec![101, 102],
+                total_seats: 100
+            })
         );
     }
 
@@ -121,7 +127,10 @@ mod tests {
     #[test]
     fn owner_may_cancel_confirmed_booking_before_the_show() {
         let b = booking(1, BookingStatus::Confirmed);
-        assert_eq!(check_cancel(&b, UserId(1), now() + Duration::hours(1), now()), Ok(()));
+        assert_eq!(
+            check_cancel(&b, UserId(1), now() + Duration::hours(1), now()),
+            Ok(())
+        );
     }
 
     #[test]

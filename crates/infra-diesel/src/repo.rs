@@ -1,0 +1,827 @@
+//! The domain's repositories on Diesel. Most queries are written once and expanded for
+//! each backend by [`with_conn!`]; what must differ (row locks, the booking insert)
+//! lives in [`BackendOps`], implemented once per backend.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::upsert::DecoratableTarget;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use domain::rules;
+use domain::*;
+
+use crate::models::*;
+use crate::pool::{db_error, is_retryable, pool_error, Database, SqliteConn};
+use crate::schema::{bookings, movies, shows, users};
+
+/// Runs `$body` with a pooled connection of whichever backend is configured. The body
+/// is expanded once per backend, so each expansion is type-checked against its own
+/// connection type; `DB` names that backend inside the body.
+macro_rules! with_conn {
+    ($db:expr, |$conn:ident| $body:expr) => {
+        match $db {
+            Database::Postgres(pool) => {
+                #[allow(dead_code)]
+                type DB = diesel::pg::Pg;
+                let mut pooled = pool.get().await.map_err(pool_error)?;
+                let $conn: &mut AsyncPgConnection = &mut pooled;
+                $body
+            }
+            Database::Sqlite { pool, .. } => {
+                #[allow(dead_code)]
+                type DB = diesel::sqlite::Sqlite;
+                let mut pooled = pool.get().await.map_err(pool_error)?;
+                let $conn: &mut SqliteConn = &mut pooled;
+                $body
+            }
+        }
+    };
+}
+
+/// Runs `$body` in a write transaction: a plain `BEGIN` on PostgreSQL, where the body
+/// takes row locks, and `BEGIN IMMEDIATE` on SQLite, which takes the database's single
+/// write lock up front (so a read-then-write transaction can never fail to upgrade).
+macro_rules! write_tx {
+    ($db:expr, |$conn:ident| $body:expr) => {
+        match $db {
+            Database::Postgres(pool) => {
+                let mut pooled = pool.get().await.map_err(pool_error)?;
+                pooled.transaction(async |$conn| $body).await
+            }
+            Database::Sqlite { pool, writer } => {
+                let _turn = writer.lock().await;
+                let mut pooled = pool.get().await.map_err(pool_error)?;
+                pooled.immediate_transaction(async |$conn| $body).await
+            }
+        }
+    };
+}
+
+/// The error of a transaction body: a database failure, or a rule of the cinema that
+/// refused the change (which rolls the transaction back).
+enum TxError<E> {
+    Db(DieselError),
+    Rule(E),
+}
+
+impl<E> From<DieselError> for TxError<E> {
+    fn from(error: DieselError) -> Self {
+        Self::Db(error)
+    }
+}
+
+impl<E: From<StoreError>> From<StoreError> for TxError<E> {
+    fn from(error: StoreError) -> Self {
+        Self::Rule(error.into())
+    }
+}
+
+impl<E: From<StoreError>> TxError<E> {
+    fn into_error(self) -> E {
+        match self {
+            Self::Db(error) => db_error(error).into(),
+            Self::Rule(error) => error,
+        }
+    }
+}
+
+fn refuse<T, E>(error: E) -> Result<T, TxError<E>> {
+    Err(TxError::Rule(error))
+}
+
+/// What differs between backends inside a write transaction.
+#[async_trait]
+trait BackendOps {
+    /// The show, with a shared lock on PostgreSQL: bookings of one show don't wait
+    /// for each other, but staff edits of the show wait for them.
+    async fn show_for_share(&mut self, id: i64) -> QueryResult<Option<ShowLockRow>>;
+    /// The show, locked against bookings and other edits.
+    async fn show_for_update(&mut self, id: i64) -> QueryResult<Option<ShowLockRow>>;
+    /// The ids of a movie's shows, locked in id order.
+    async fn movie_shows_for_update(&mut self, movie: i64) -> QueryResult<Vec<i64>>;
+    async fn booking_for_update(&mut self, id: i64) -> QueryResult<Option<BookingRow>>;
+    /// Inserts the bookings whose seats are free and returns them; seats already held
+    /// by a confirmed booking are skipped, never an error.
+    async fn insert_free_seats(&mut self, rows: &[NewBookingRow]) -> QueryResult<Vec<BookingRow>>;
+}
+
+#[async_trait]
+impl BackendOps for AsyncPgConnection {
+    async fn show_for_share(&mut self, id: i64) -> QueryResult<Option<ShowLockRow>> {
+        shows::table
+            .find(id)
+            .select((shows::id, shows::start_time, shows::total_seats))
+            .for_share()
+            .first(self)
+            .await
+            .optional()
+    }
+
+    async fn show_for_update(&mut self, id: i64) -> QueryResult<Option<ShowLockRow>> {
+        shows::table
+            .find(id)
+            .select((shows::id, shows::start_time, shows::total_seats))
+            .for_update()
+            .first(self)
+            .await
+            .optional()
+    }
+
+    async fn movie_shows_for_update(&mut self, movie: i64) -> QueryResult<Vec<i64>> {
+        shows::table
+            .filter(shows::movie_id.eq(movie))
+            .order(shows::id)
+            .select(shows::id)
+            .for_update()
+            .load(self)
+            .await
+    }
+
+    async fn booking_for_update(&mut self, id: i64) -> QueryResult<Option<BookingRow>> {
+        bookings::table
+            .find(id)
+            .select(BookingRow::as_select())
+            .for_update()
+            .first(self)
+            .await
+            .optional()
+    }
+
+    async fn insert_free_seats(&mut self, rows: &[NewBookingRow]) -> QueryResult<Vec<BookingRow>> {
+        // The rows arrive in ascending seat order and PostgreSQL inserts them in that
+        // order, so the partial unique index's entries (the per-seat locks) are always
+        // taken in one order: two multi-seat requests cannot deadlock. A seat being
+        // booked by a transaction still in flight makes this wait for its outcome; once
+        // it commits, the seat is skipped here and reported as taken.
+        diesel::insert_into(bookings::table)
+            .values(rows)
+            .on_conflict((bookings::show_id, bookings::seat_number))
+            .filter_target(bookings::status.eq(CONFIRMED))
+            .do_nothing()
+            .returning(BookingRow::as_returning())
+            .get_results(self)
+            .await
+    }
+}
+
+/// On SQLite every write transaction is `BEGIN IMMEDIATE`: it holds the database's one
+/// write lock, so plain reads are as good as locking ones.
+#[async_trait]
+impl BackendOps for SqliteConn {
+    async fn show_for_share(&mut self, id: i64) -> QueryResult<Option<ShowLockRow>> {
+        self.show_for_update(id).await
+    }
+
+    async fn show_for_update(&mut self, id: i64) -> QueryResult<Option<ShowLockRow>> {
+        shows::table
+            .find(id)
+            .select((shows::id, shows::start_time, shows::total_seats))
+            .first(self)
+            .await
+            .optional()
+    }
+
+    async fn movie_shows_for_update(&mut self, movie: i64) -> QueryResult<Vec<i64>> {
+        shows::table
+            .filter(shows::movie_id.eq(movie))
+            .order(shows::id)
+            .select(shows::id)
+            .load(self)
+            .await
+    }
+
+    async fn booking_for_update(&mut self, id: i64) -> QueryResult<Option<BookingRow>> {
+        bookings::table
+            .find(id)
+            .select(BookingRow::as_select())
+            .first(self)
+            .await
+            .optional()
+    }
+
+    async fn insert_free_seats(&mut self, rows: &[NewBookingRow]) -> QueryResult<Vec<BookingRow>> {
+        let Some(first) = rows.first() else {
+            return Ok(Vec::new());
+        };
+        let wanted: Vec<i32> = rows.iter().map(|r| r.seat_number).collect();
+        let taken: Vec<i32> = bookings::table
+            .filter(bookings::show_id.eq(first.show_id))
+            .filter(bookings::seat_number.eq_any(&wanted))
+            .filter(bookings::status.eq(CONFIRMED))
+            .select(bookings::seat_number)
+            .load(self)
+            .await?;
+        let free: Vec<&NewBookingRow> = rows
+            .iter()
+            .filter(|r| !taken.contains(&r.seat_number))
+            .collect();
+        let mut inserted = Vec::with_capacity(free.len());
+        for row in free {
+            inserted.push(
+                diesel::insert_into(bookings::table)
+                    .values(row)
+                    .returning(BookingRow::as_returning())
+                    .get_result(self)
+                    .await?,
+            );
+        }
+        Ok(inserted)
+    }
+}
+
+/// The storage adapter: every repository port over one [`Database`].
+#[derive(Clone)]
+pub struct DieselStore {
+    db: Database,
+}
+
+/// How many times a booking is retried after a serialization failure or deadlock.
+const BOOKING_ATTEMPTS: usize = 3;
+
+impl DieselStore {
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// Shows with their movie titles and available seats, in start-time order.
+    async fn shows_where(
+        &self,
+        filter: &ShowFilter,
+        page: Option<Page>,
+    ) -> Result<Listing<Show>, StoreError> {
+        with_conn!(&self.db, |conn| {
+            macro_rules! filtered {
+                () => {{
+                    let mut query = shows::table.inner_join(movies::table).into_boxed::<DB>();
+                    if let Some(movie) = filter.movie {
+                        query = query.filter(shows::movie_id.eq(movie.0));
+                    }
+                    if let Some(date) = filter.date {
+                        let day = date.and_hms_opt(0, 0, 0).unwrap_or_default();
+                        query = query
+                            .filter(shows::start_time.ge(day))
+                            .filter(shows::start_time.lt(day + chrono::Duration::days(1)));
+                    }
+                    if let Some(after) = filter.starts_after {
+                        query = query.filter(shows::start_time.gt(to_naive(after)));
+                    }
+                    query
+                }};
+            }
+            let mut query = filtered!()
+                .order((shows::start_time.asc(), shows::id.asc()))
+                .select((
+                    shows::id,
+                    shows::movie_id,
+                    movies::title,
+                    shows::screen_name,
+                    shows::start_time,
+                    shows::total_seats,
+                ));
+            let total = match page {
+                Some(page) => {
+                    query = query.limit(page.limit).offset(page.offset);
+                    Some(
+                        filtered!()
+                            .count()
+                            .get_result::<i64>(conn)
+                            .await
+                            .map_err(db_error)?,
+                    )
+                }
+                None => None,
+            };
+            let rows: Vec<ShowRow> = query.load(conn).await.map_err(db_error)?;
+            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            let counts: Vec<(i64, i64)> = if ids.is_empty() {
+                Vec::new()
+            } else {
+                bookings::table
+                    .filter(bookings::show_id.eq_any(&ids))
+                    .filter(bookings::status.eq(CONFIRMED))
+                    .group_by(bookings::show_id)
+                    .select((bookings::show_id, diesel::dsl::count_star()))
+                    .load(conn)
+                    .await
+                    .map_err(db_error)?
+            };
+            let total = total.unwrap_or(rows.len() as i64);
+            let items = rows
+                .into_iter()
+                .map(|row| {
+                    let booked = counts
+                        .iter()
+                        .find(|(id, _)| *id == row.id)
+                        .map_or(0, |(_, n)| *n);
+                    row.into_show(booked)
+                })
+                .collect();
+            Ok(Listing { items, total })
+        })
+    }
+
+    async fn show_by_id(&self, id: ShowId) -> Result<Option<Show>, StoreError> {
+        with_conn!(&self.db, |conn| {
+            let row: Option<ShowRow> = shows::table
+                .inner_join(movies::table)
+                .filter(shows::id.eq(id.0))
+                .select((
+                    shows::id,
+                    shows::movie_id,
+                    movies::title,
+                    shows::screen_name,
+                    shows::start_time,
+                    shows::total_seats,
+                ))
+                .first(conn)
+                .await
+                .optional()
+                .map_err(db_error)?;
+            let Some(row) = row else { return Ok(None) };
+            let booked: i64 = bookings::table
+                .filter(bookings::show_id.eq(id.0))
+                .filter(bookings::status.eq(CONFIRMED))
+                .count()
+                .get_result(conn)
+                .await
+                .map_err(db_error)?;
+            Ok(Some(row.into_show(booked)))
+        })
+    }
+
+    async fn book_once(
+        &self,
+        show: ShowId,
+        user: &AuthUser,
+        seats: &SeatSelection,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<BookingRow>, TxError<BookError>> {
+        let rows: Vec<NewBookingRow> = seats
+            .numbers()
+            .into_iter()
+            .map(|seat_number| NewBookingRow {
+                user_id: user.id.0,
+                show_id: show.0,
+                seat_number,
+                status: CONFIRMED,
+                booking_time: to_naive(now),
+            })
+            .collect();
+        let rows = &rows;
+        let result: Result<Vec<BookingRow>, TxError<BookError>> = write_tx!(&self.db, |conn| {
+            let Some(locked) = conn.show_for_share(show.0).await? else {
+                return refuse(BookError::ShowNotFound);
+            };
+            rules::check_booking(&snapshot(locked), seats, now).map_err(TxError::Rule)?;
+            let inserted = conn.insert_free_seats(rows).await?;
+            if inserted.len() < rows.len() {
+                let got: Vec<i32> = inserted.iter().map(|b| b.seat_number).collect();
+                let taken = seats
+                    .numbers()
+                    .into_iter()
+                    .filter(|n| !got.contains(n))
+                    .collect();
+                // Returning an error rolls back the seats that were free: all or none.
+                return refuse(BookError::SeatTaken { seats: taken });
+            }
+            Ok(inserted)
+        });
+        result
+    }
+}
+
+fn unique_violation(error: &DieselError) -> bool {
+    matches!(
+        error,
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+fn foreign_key_violation(error: &DieselError) -> bool {
+    matches!(
+        error,
+        DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)
+    )
+}
+
+#[async_trait]
+impl UserRepository for DieselStore {
+    async fn create_user(&self, user: NewUser) -> Result<User, CreateUserError> {
+        let row = NewUserRow {
+            username_key: user.username.key(),
+            username: user.username.as_str().to_owned(),
+            email: user.email.map(|e| e.as_str().to_owned()),
+            password_hash: user.password_hash.0,
+            is_staff: user.is_staff,
+            created_at: to_naive(Utc::now()),
+        };
+        with_conn!(&self.db, |conn| {
+            diesel::insert_into(users::table)
+                .values(&row)
+                .returning(UserRow::as_returning())
+                .get_result(conn)
+                .await
+                .map(User::from)
+                .map_err(|e| {
+                    if unique_violation(&e) {
+                        CreateUserError::UsernameTaken
+                    } else {
+                        db_error(e).into()
+                    }
+                })
+        })
+    }
+
+    async fn find_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        let key = username.to_lowercase();
+        with_conn!(&self.db, |conn| {
+            users::table
+                .filter(users::username_key.eq(&key))
+                .select(UserRow::as_select())
+                .first(conn)
+                .await
+                .optional()
+                .map(|row| row.map(User::from))
+                .map_err(db_error)
+        })
+    }
+
+    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        with_conn!(&self.db, |conn| {
+            users::table
+                .find(id.0)
+                .select(UserRow::as_select())
+                .first(conn)
+                .await
+                .optional()
+                .map(|row| row.map(User::from))
+                .map_err(db_error)
+        })
+    }
+}
+
+#[async_trait]
+impl CatalogRepository for DieselStore {
+    async fn list_movies(&self, page: Page) -> Result<Listing<Movie>, StoreError> {
+        with_conn!(&self.db, |conn| {
+            let total: i64 = movies::table
+                .count()
+                .get_result(conn)
+                .await
+                .map_err(db_error)?;
+            let rows: Vec<MovieRow> = movies::table
+                .order((movies::title.asc(), movies::id.asc()))
+                .limit(page.limit)
+                .offset(page.offset)
+                .select(MovieRow::as_select())
+                .load(conn)
+                .await
+                .map_err(db_error)?;
+            Ok(Listing {
+                items: rows.into_iter().map(Movie::from).collect(),
+                total,
+            })
+        })
+    }
+
+    async fn get_movie(&self, id: MovieId) -> Result<Option<Movie>, StoreError> {
+        with_conn!(&self.db, |conn| {
+            movies::table
+                .find(id.0)
+                .select(MovieRow::as_select())
+                .first(conn)
+                .await
+                .optional()
+                .map(|row| row.map(Movie::from))
+                .map_err(db_error)
+        })
+    }
+
+    async fn create_movie(&self, movie: NewMovie) -> Result<Movie, StoreError> {
+        let row = NewMovieRow {
+            title: movie.title,
+            description: movie.description,
+            duration_minutes: movie.duration_minutes,
+        };
+        with_conn!(&self.db, |conn| {
+            diesel::insert_into(movies::table)
+                .values(&row)
+                .returning(MovieRow::as_returning())
+                .get_result(conn)
+                .await
+                .map(Movie::from)
+                .map_err(db_error)
+        })
+    }
+
+    async fn update_movie(
+        &self,
+        id: MovieId,
+        patch: MoviePatch,
+    ) -> Result<Option<Movie>, StoreError> {
+        let changes = MovieChanges {
+            title: patch.title,
+            description: patch.description,
+            duration_minutes: patch.duration_minutes,
+        };
+        if changes.is_empty() {
+            return self.get_movie(id).await;
+        }
+        with_conn!(&self.db, |conn| {
+            diesel::update(movies::table.find(id.0))
+                .set(&changes)
+                .returning(MovieRow::as_returning())
+                .get_result(conn)
+                .await
+                .optional()
+                .map(|row| row.map(Movie::from))
+                .map_err(db_error)
+        })
+    }
+
+    async fn delete_movie(&self, id: MovieId) -> Result<(), DeleteError> {
+        let result: Result<(), TxError<DeleteError>> = write_tx!(&self.db, |conn| {
+            // Lock the movie's shows first: in-flight bookings of them finish, and new
+            // ones wait, so the check below cannot miss a booking.
+            let show_ids = conn.movie_shows_for_update(id.0).await?;
+            let confirmed: i64 = bookings::table
+                .filter(bookings::show_id.eq_any(&show_ids))
+                .filter(bookings::status.eq(CONFIRMED))
+                .count()
+                .get_result(conn)
+                .await?;
+            if confirmed > 0 {
+                return refuse(DeleteError::HasConfirmedBookings);
+            }
+            let deleted = diesel::delete(movies::table.find(id.0))
+                .execute(conn)
+                .await?;
+            if deleted == 0 {
+                return refuse(DeleteError::NotFound);
+            }
+            Ok(())
+        });
+        result.map_err(TxError::into_error)
+    }
+
+    async fn list_shows(
+        &self,
+        filter: ShowFilter,
+        page: Page,
+    ) -> Result<Listing<Show>, StoreError> {
+        self.shows_where(&filter, Some(page)).await
+    }
+
+    async fn get_show(&self, id: ShowId) -> Result<Option<Show>, StoreError> {
+        self.show_by_id(id).await
+    }
+
+    async fn create_show(&self, show: NewShow) -> Result<Show, SaveShowError> {
+        let row = NewShowRow {
+            movie_id: show.movie_id.0,
+            screen_name: show.screen_name,
+            start_time: to_naive(show.start_time),
+            total_seats: show.total_seats,
+        };
+        let id: i64 = with_conn!(&self.db, |conn| {
+            diesel::insert_into(shows::table)
+                .values(&row)
+                .returning(shows::id)
+                .get_result(conn)
+                .await
+                .map_err(|e| {
+                    if foreign_key_violation(&e) {
+                        SaveShowError::MovieNotFound
+                    } else {
+                        db_error(e).into()
+                    }
+                })
+        })?;
+        self.show_by_id(ShowId(id))
+            .await?
+            .ok_or(SaveShowError::ShowNotFound)
+    }
+
+    async fn update_show(&self, id: ShowId, patch: ShowPatch) -> Result<Show, SaveShowError> {
+        let changes = ShowChanges {
+            movie_id: patch.movie_id.map(|m| m.0),
+            screen_name: patch.screen_name,
+            start_time: patch.start_time.map(to_naive),
+            total_seats: patch.total_seats,
+        };
+        let changes = &changes;
+        let result: Result<(), TxError<SaveShowError>> = write_tx!(&self.db, |conn| {
+            // Exclusive lock: waits for in-flight bookings (they hold it shared), so the
+            // highest booked seat read below is final until we commit.
+            if conn.show_for_update(id.0).await?.is_none() {
+                return refuse(SaveShowError::ShowNotFound);
+            }
+            if let Some(total) = changes.total_seats {
+                let highest: Option<i32> = bookings::table
+                    .filter(bookings::show_id.eq(id.0))
+                    .filter(bookings::status.eq(CONFIRMED))
+                    .select(diesel::dsl::max(bookings::seat_number))
+                    .first(conn)
+                    .await?;
+                if let Some(highest_booked) = highest.filter(|&h| h > total) {
+                    return refuse(SaveShowError::SeatBooked { highest_booked });
+                }
+            }
+            if !changes.is_empty() {
+                let updated = diesel::update(shows::table.find(id.0))
+                    .set(changes)
+                    .execute(conn)
+                    .await;
+                match updated {
+                    Err(e) if foreign_key_violation(&e) => {
+                        return refuse(SaveShowError::MovieNotFound)
+                    }
+                    other => other?,
+                };
+            }
+            Ok(())
+        });
+        result.map_err(TxError::into_error)?;
+        self.show_by_id(id)
+            .await?
+            .ok_or(SaveShowError::ShowNotFound)
+    }
+
+    async fn delete_show(&self, id: ShowId) -> Result<(), DeleteError> {
+        let result: Result<(), TxError<DeleteError>> = write_tx!(&self.db, |conn| {
+            if conn.show_for_update(id.0).await?.is_none() {
+                return refuse(DeleteError::NotFound);
+            }
+            let confirmed: i64 = bookings::table
+                .filter(bookings::show_id.eq(id.0))
+                .filter(bookings::status.eq(CONFIRMED))
+                .count()
+                .get_result(conn)
+                .await?;
+            if confirmed > 0 {
+                return refuse(DeleteError::HasConfirmedBookings);
+            }
+            diesel::delete(shows::table.find(id.0))
+                .execute(conn)
+                .await?;
+            Ok(())
+        });
+        result.map_err(TxError::into_error)
+    }
+
+    async fn booked_seats(&self, id: ShowId) -> Result<Option<(Show, Vec<i32>)>, StoreError> {
+        with_conn!(&self.db, |conn| {
+            let row: Option<ShowRow> = shows::table
+                .inner_join(movies::table)
+                .filter(shows::id.eq(id.0))
+                .select((
+                    shows::id,
+                    shows::movie_id,
+                    movies::title,
+                    shows::screen_name,
+                    shows::start_time,
+                    shows::total_seats,
+                ))
+                .first(conn)
+                .await
+                .optional()
+                .map_err(db_error)?;
+            let Some(row) = row else { return Ok(None) };
+            let seats: Vec<i32> = bookings::table
+                .filter(bookings::show_id.eq(id.0))
+                .filter(bookings::status.eq(CONFIRMED))
+                .order(bookings::seat_number.asc())
+                .select(bookings::seat_number)
+                .load(conn)
+                .await
+                .map_err(db_error)?;
+            // Counted from the same list, so the map and the count always agree.
+            let show = row.into_show(seats.len() as i64);
+            Ok(Some((show, seats)))
+        })
+    }
+}
+
+#[async_trait]
+impl BookingRepository for DieselStore {
+    async fn book_seats(
+        &self,
+        show: ShowId,
+        user: &AuthUser,
+        seats: &SeatSelection,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Booking>, BookError> {
+        let mut attempt = 1;
+        loop {
+            match self.book_once(show, user, seats, now).await {
+                Ok(rows) => {
+                    return Ok(rows
+                        .into_iter()
+                        .map(|row| row.into_booking(user.username.clone()))
+                        .collect())
+                }
+                Err(TxError::Db(e)) if is_retryable(&e) && attempt < BOOKING_ATTEMPTS => {
+                    tracing::debug!(attempt, error = %e, "retrying booking transaction");
+                    attempt += 1;
+                }
+                // The partial unique index is the last line of defence: if it fires,
+                // someone else holds a seat.
+                Err(TxError::Db(e)) if unique_violation(&e) => {
+                    return Err(BookError::SeatTaken {
+                        seats: seats.numbers(),
+                    })
+                }
+                Err(e) => return Err(e.into_error()),
+            }
+        }
+    }
+
+    async fn list_bookings(
+        &self,
+        user: &AuthUser,
+        status: Option<BookingStatus>,
+        page: Page,
+    ) -> Result<Listing<Booking>, StoreError> {
+        let status = status.map(BookingStatus::as_str);
+        with_conn!(&self.db, |conn| {
+            let mut count = bookings::table
+                .filter(bookings::user_id.eq(user.id.0))
+                .into_boxed::<DB>();
+            let mut query = bookings::table
+                .filter(bookings::user_id.eq(user.id.0))
+                .into_boxed::<DB>();
+            if let Some(status) = status {
+                count = count.filter(bookings::status.eq(status));
+                query = query.filter(bookings::status.eq(status));
+            }
+            let total: i64 = count.count().get_result(conn).await.map_err(db_error)?;
+            let rows: Vec<BookingRow> = query
+                .order((bookings::booking_time.desc(), bookings::id.desc()))
+                .limit(page.limit)
+                .offset(page.offset)
+                .select(BookingRow::as_select())
+                .load(conn)
+                .await
+                .map_err(db_error)?;
+            Ok(Listing {
+                items: rows
+                    .into_iter()
+                    .map(|row| row.into_booking(user.username.clone()))
+                    .collect(),
+                total,
+            })
+        })
+    }
+
+    async fn get_booking(&self, id: BookingId) -> Result<Option<Booking>, StoreError> {
+        with_conn!(&self.db, |conn| {
+            let row: Option<(BookingRow, String)> = bookings::table
+                .inner_join(users::table)
+                .filter(bookings::id.eq(id.0))
+                .select((BookingRow::as_select(), users::username))
+                .first(conn)
+                .await
+                .optional()
+                .map_err(db_error)?;
+            Ok(row.map(|(row, username)| row.into_booking(username)))
+        })
+    }
+
+    async fn cancel_booking(
+        &self,
+        id: BookingId,
+        user: &AuthUser,
+        now: DateTime<Utc>,
+    ) -> Result<Booking, CancelError> {
+        let result: Result<BookingRow, TxError<CancelError>> = write_tx!(&self.db, |conn| {
+            // Locked, so of two concurrent cancels the second sees the first's result.
+            let Some(row) = conn.booking_for_update(id.0).await? else {
+                return refuse(CancelError::NotFound);
+            };
+            let start = shows::table
+                .find(row.show_id)
+                .select(shows::start_time)
+                .first(conn)
+                .await?;
+            let booking = row.into_booking(user.username.clone());
+            rules::check_cancel(&booking, user.id, to_utc(start), now).map_err(TxError::Rule)?;
+            let updated = diesel::update(bookings::table.find(id.0))
+                .set((
+                    bookings::status.eq(CANCELLED),
+                    bookings::cancelled_at.eq(Some(to_naive(now))),
+                ))
+                .returning(BookingRow::as_returning())
+                .get_result(conn)
+                .await?;
+            Ok(updated)
+        });
+        result
+            .map(|row| row.into_booking(user.username.clone()))
+            .map_err(TxError::into_error)
+    }
+}

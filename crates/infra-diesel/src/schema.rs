@@ -1,0 +1,50 @@
+//! The Diesel schema, written with types both backends share, so one set of queries
+//! serves PostgreSQL and SQLite.
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        username -> Text,
+        username_key -> Text,
+        email -> Nullable<Text>,
+        password_hash -> Text,
+        is_staff -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    movies (id) {
+        id -> BigInt,
+        title -> Text,
+        description -> Text,
+        duration_minutes -> Integer,
+    }
+}
+
+diesel::table! {
+    shows (id) {
+        id -> BigInt,
+        movie_id -> BigInt,
+        screen_name -> Text,
+        start_time -> Timestamp,
+        total_seats -> Integer,
+    }
+}
+
+diesel::table! {
+    bookings (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        show_id -> BigInt,
+        seat_number -> Integer,
+        status -> Text,
+        booking_time -> Timestamp,
+        cancelled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(shows -> movies (movie_id));
+diesel::joinable!(bookings -> shows (show_id));
+diesel::joinable!(bookings -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(users, movies, shows, bookings);

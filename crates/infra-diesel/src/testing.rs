@@ -1,0 +1,103 @@
+//! Throw-away databases for tests: a temp-file SQLite database, or a fresh PostgreSQL
+//! database created on `TEST_DATABASE_URL` and dropped when the guard goes.
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+
+use crate::pool::{Database, StoreSettings};
+
+pub const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A migrated, empty database that disappears when dropped.
+pub struct TestDatabase {
+    pub url: String,
+    pub backend: Backend,
+    _dir: Option<tempfile::TempDir>,
+    pg_cleanup: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    pub async fn new(backend: Backend) -> Self {
+        let db = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("create a temp dir for SQLite");
+                let url = format!("sqlite://{}/test.sqlite3", dir.path().display());
+                Self {
+                    url,
+                    backend,
+                    _dir: Some(dir),
+                    pg_cleanup: None,
+                }
+            }
+            Backend::Postgres => {
+                let admin = std::env::var("TEST_DATABASE_URL")
+                    .unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.to_owned());
+                let name = format!("mb_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = AsyncPgConnection::establish(&admin).await.unwrap_or_else(|e| {
+                    panic!(
+                        "PostgreSQL tests need a server at TEST_DATABASE_URL ({admin}): {e}.\n\
+                         Start one with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` \
+                         or `docker compose up -d db`, or point TEST_DATABASE_URL at yours."
+                    )
+                });
+                conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create the test database");
+                let url = match admin.rsplit_once('/') {
+                    Some((base, _)) => format!("{base}/{name}"),
+                    None => panic!("TEST_DATABASE_URL must end in /<database>"),
+                };
+                Self {
+                    url,
+                    backend,
+                    _dir: None,
+                    pg_cleanup: Some((admin, name)),
+                }
+            }
+        };
+        let store = db.connect().await;
+        store.migrate().await.expect("migrate the test database");
+        store.close();
+        db
+    }
+
+    pub fn settings(&self) -> StoreSettings {
+        let mut settings = StoreSettings::new(&self.url);
+        settings.pool_size = 8;
+        settings
+    }
+
+    pub async fn connect(&self) -> Database {
+        Database::connect(&self.settings()).expect("build the test pool")
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((admin, name)) = self.pg_cleanup.take() else {
+            return;
+        };
+        // Drop may run inside a runtime, which cannot block: use a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                if let Ok(mut conn) = AsyncPgConnection::establish(&admin).await {
+                    let _ = conn
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}

@@ -1,0 +1,4 @@
+DROP TABLE bookings;
+DROP TABLE shows;
+DROP TABLE movies;
+DROP TABLE users;
