@@ -1,1 +1,5 @@
-fn main() {}
+//! The `movie-booking` binary.
+
+fn main() -> std::process::ExitCode {
+    api_actix::cli::main()
+}

@@ -1,0 +1,229 @@
+//! The application: every route of the contract, documented through paperclip from the
+//! first route on, plus the middleware that keeps every answer JSON.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::{header, StatusCode, Uri};
+use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{HttpMessage, HttpResponse, ResponseError};
+use domain::UserId;
+use paperclip::actix::{web, OpenApiExt};
+use paperclip::v2::models::{DefaultApiRaw, Info, Tag};
+
+use crate::errors::{json_error, path_error, query_error, ApiError};
+use crate::routes::{accounts, booking, catalog, ops};
+use crate::state::AppState;
+
+/// Request bodies above this get 413.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Files of the bundled Swagger UI; any other `/swagger/...` path is a JSON 404.
+const SWAGGER_FILES: &[&str] = &[
+    "",
+    "index.html",
+    "oauth2-redirect.html",
+    "swagger-ui.css",
+    "swagger-ui.js",
+    "swagger-ui-bundle.js",
+    "swagger-ui-standalone-preset.js",
+    "swagger-ui-es-bundle.js",
+    "swagger-ui-es-bundle-core.js",
+    "favicon-16x16.png",
+    "favicon-32x32.png",
+];
+
+fn spec() -> DefaultApiRaw {
+    let mut spec = DefaultApiRaw::default();
+    spec.info = Info {
+        version: env!("CARGO_PKG_VERSION").into(),
+        title: "movie-booking".into(),
+        description: Some(
+            "Book cinema seats. Log in at /api/login/, then send `Authorization: Bearer <access>` \
+             (in Swagger UI: Authorize, and paste `Bearer <access>`)."
+                .into(),
+        ),
+        ..Default::default()
+    };
+    let tag = |name: &str, description: &str| Tag {
+        name: name.into(),
+        description: Some(description.into()),
+        external_docs: None,
+    };
+    spec.tags = vec![
+        tag("Accounts", "Sign up, log in, tokens"),
+        tag("Catalogue", "Movies, shows and seat maps; staff edit them"),
+        tag("Booking", "Book, list and cancel seats"),
+        tag("Operations", "Health and readiness"),
+    ];
+    spec
+}
+
+pub fn build_app(
+    state: web::Data<AppState>,
+) -> actix_web::App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    actix_web::App::new()
+        .app_data(state)
+        .app_data(
+            web::JsonConfig::default()
+                .limit(BODY_LIMIT)
+                .content_type_required(false)
+                .error_handler(|err, _| json_error(err).into()),
+        )
+        .app_data(web::PathConfig::default().error_handler(|err, _| path_error(err).into()))
+        .app_data(web::QueryConfig::default().error_handler(|err, _| query_error(err).into()))
+        .wrap_api_with_spec(spec())
+        .service(web::resource("/api/signup/").route(web::post().to(accounts::signup)))
+        .service(web::resource("/api/login/").route(web::post().to(accounts::login)))
+        .service(web::resource("/api/token/refresh/").route(web::post().to(accounts::refresh)))
+        .service(web::resource("/api/me/").route(web::get().to(accounts::me)))
+        .service(
+            web::resource("/api/movies/")
+                .route(web::get().to(catalog::list_movies))
+                .route(web::post().to(catalog::create_movie)),
+        )
+        .service(
+            web::resource("/api/movies/{id}/")
+                .route(web::get().to(catalog::get_movie))
+                .route(web::patch().to(catalog::update_movie))
+                .route(web::delete().to(catalog::delete_movie)),
+        )
+        .service(
+            web::resource("/api/movies/{id}/shows/").route(web::get().to(catalog::movie_shows)),
+        )
+        .service(
+            web::resource("/api/shows/")
+                .route(web::get().to(catalog::list_shows))
+                .route(web::post().to(catalog::create_show)),
+        )
+        .service(
+            web::resource("/api/shows/{id}/")
+                .route(web::get().to(catalog::get_show))
+                .route(web::patch().to(catalog::update_show))
+                .route(web::delete().to(catalog::delete_show)),
+        )
+        .service(web::resource("/api/shows/{id}/seats/").route(web::get().to(catalog::seat_map)))
+        .service(web::resource("/api/shows/{id}/book/").route(web::post().to(booking::book)))
+        .service(web::resource("/api/bookings/").route(web::get().to(booking::list_bookings)))
+        .service(web::resource("/api/my-bookings/").route(web::get().to(booking::my_bookings)))
+        .service(web::resource("/api/bookings/{id}/").route(web::get().to(booking::get_booking)))
+        .service(
+            web::resource("/api/bookings/{id}/cancel/")
+                .route(web::delete().to(booking::cancel_booking))
+                .route(web::post().to(booking::cancel_booking_post)),
+        )
+        .service(web::resource("/health/").route(web::get().to(ops::health)))
+        .service(web::resource("/ready/").route(web::get().to(ops::ready)))
+        .with_json_spec_at("/api/openapi-v2.json")
+        .with_json_spec_v3_at("/api/openapi.json")
+        .with_swagger_ui_at("/swagger")
+        .build()
+        .service(actix_web::web::resource("/").to(|| async {
+            HttpResponse::Found()
+                .insert_header((header::LOCATION, "/swagger/"))
+                .finish()
+        }))
+        .default_service(actix_web::web::to(|| async {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route").error_response()
+        }))
+        .wrap(
+            ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, |res| {
+                json_error_response(
+                    res,
+                    ApiError::new(
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        "method_not_allowed",
+                        "method not allowed on this route",
+                    ),
+                )
+            }),
+        )
+        .wrap_fn(|req, srv| {
+            if is_unknown_swagger_file(req.path()) {
+                let response = ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such file")
+                    .error_response();
+                let (req, _) = req.into_parts();
+                return futures_util::future::Either::Left(std::future::ready(Ok(
+                    ServiceResponse::new(req, response).map_into_right_body(),
+                )));
+            }
+            let call = srv.call(req);
+            futures_util::future::Either::Right(async move {
+                call.await.map(|res| res.map_into_left_body())
+            })
+        })
+        .wrap_fn(|mut req, srv| {
+            add_trailing_slash(&mut req);
+            let started = Instant::now();
+            let method = req.method().clone();
+            let path = req.path().to_owned();
+            let call = srv.call(req);
+            async move {
+                let res = call.await?;
+                let user = res.request().extensions().get::<UserId>().map(|id| id.0);
+                tracing::info!(
+                    %method,
+                    path,
+                    status = res.status().as_u16(),
+                    latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+                    user,
+                    "request"
+                );
+                Ok(res)
+            }
+        })
+        .wrap(
+            DefaultHeaders::new()
+                .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                .add((header::X_FRAME_OPTIONS, "DENY"))
+                .add((header::REFERRER_POLICY, "no-referrer")),
+        )
+}
+
+fn json_error_response<B>(
+    res: ServiceResponse<B>,
+    error: ApiError,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let (req, _) = res.into_parts();
+    let response = error.error_response();
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, response).map_into_right_body(),
+    ))
+}
+
+fn is_unknown_swagger_file(path: &str) -> bool {
+    path.strip_prefix("/swagger/")
+        .is_some_and(|file| !SWAGGER_FILES.contains(&file))
+}
+
+/// `/api/movies` answers like `/api/movies/`: the contract's paths end in a slash, and
+/// clients may leave it off. Files (`openapi.json`) and the Swagger UI are left alone.
+fn add_trailing_slash(req: &mut ServiceRequest) {
+    let path = req.path();
+    let wants_slash = (path.starts_with("/api/") || path == "/health" || path == "/ready")
+        && !path.ends_with('/')
+        && !path
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains('.'));
+    if !wants_slash {
+        return;
+    }
+    let rewritten = match req.query_string() {
+        "" => format!("{path}/"),
+        query => format!("{path}/?{query}"),
+    };
+    if let Ok(uri) = rewritten.parse::<Uri>() {
+        req.match_info_mut().get_mut().update(&uri);
+        req.head_mut().uri = uri;
+    }
+}

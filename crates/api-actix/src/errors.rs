@@ -1,0 +1,359 @@
+//! The one place where failures become HTTP: every domain error variant maps to a status
+//! and the contract's JSON body `{"error", "code", "fields"?, "seats"?}`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use domain::*;
+use paperclip::actix::{api_v2_errors, Apiv2Schema};
+use serde::Serialize;
+
+/// Seconds a client should wait before retrying a 503.
+const RETRY_AFTER_SECONDS: u32 = 1;
+
+/// The JSON body of every error response.
+#[derive(Debug, Clone, Serialize, Apiv2Schema)]
+pub struct ErrorBody {
+    /// Human-readable message.
+    pub error: String,
+    /// Stable snake_case code, e.g. `seat_taken`.
+    pub code: String,
+    /// For validation errors: the problems of each field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<BTreeMap<String, Vec<String>>>,
+    /// For `seat_taken`: the seats that are already booked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seats: Option<Vec<i32>>,
+}
+
+#[api_v2_errors(
+    code = 400,
+    description = "Malformed or invalid input",
+    code = 401,
+    description = "Missing, invalid or expired token, or bad credentials",
+    code = 403,
+    description = "Authenticated but not allowed (staff only)",
+    code = 404,
+    description = "Unknown resource, or someone else's booking",
+    code = 409,
+    description = "Conflict with the current state (seat taken, show started, ...)",
+    code = 413,
+    description = "Request body too large",
+    code = 429,
+    description = "Rate limited; see Retry-After",
+    code = 503,
+    description = "A dependency is unavailable; see Retry-After",
+    default_schema = "ErrorBody"
+)]
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub body: ErrorBody,
+    /// The cause, for the log line of a 5xx; never sent to the client.
+    pub internal: Option<String>,
+    pub retry_after: Option<u32>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &str, error: impl Into<String>) -> Self {
+        Self {
+            status,
+            body: ErrorBody {
+                error: error.into(),
+                code: code.to_owned(),
+                fields: None,
+                seats: None,
+            },
+            internal: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn invalid(fields: ValidationErrors) -> Self {
+        let mut error = Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+            format!("invalid input: {fields}"),
+        );
+        error.body.fields = Some(fields.0);
+        error
+    }
+
+    pub fn bad_request(code: &str, error: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, error)
+    }
+
+    pub fn unauthorized(code: &str, error: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, error)
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
+    }
+
+    pub fn conflict(code: &str, error: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, error)
+    }
+
+    pub fn unavailable(cause: String) -> Self {
+        let mut error = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the service is temporarily unavailable, retry shortly",
+        );
+        error.internal = Some(cause);
+        error.retry_after = Some(RETRY_AFTER_SECONDS);
+        error
+    }
+
+    pub fn too_many_requests(retry_after: u32) -> Self {
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many requests, slow down",
+        );
+        error.retry_after = Some(retry_after.max(1));
+        error
+    }
+
+    pub fn internal(cause: String) -> Self {
+        let mut error = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "internal error",
+        );
+        error.internal = Some(cause);
+        error
+    }
+
+    fn token(error: TokenError) -> Self {
+        match error {
+            TokenError::Expired => Self::unauthorized("token_expired", "the token has expired"),
+            TokenError::Invalid => Self::unauthorized("token_invalid", "the token is invalid"),
+            TokenError::WrongType => {
+                Self::unauthorized("token_invalid", "wrong kind of token for this use")
+            }
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.body.code,
+            self.body.error
+        )?;
+        if let Some(internal) = &self.internal {
+            write!(f, " ({internal})")?;
+        }
+        Ok(())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        response.json(&self.body)
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(error: TokenError) -> Self {
+        Self::token(error)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(cause) => Self::unavailable(cause),
+            StoreError::Unexpected(cause) => Self::internal(cause),
+        }
+    }
+}
+
+impl From<SignupError> for ApiError {
+    fn from(error: SignupError) -> Self {
+        match error {
+            SignupError::Invalid(fields) => Self::invalid(fields),
+            SignupError::UsernameTaken => {
+                let mut e = Self::conflict("username_taken", "this username is already taken");
+                e.body.fields = Some(ValidationErrors::single("username", "already taken").0);
+                e
+            }
+            SignupError::Unavailable(cause) => Self::unavailable(cause),
+            SignupError::Unexpected(cause) => Self::internal(cause),
+        }
+    }
+}
+
+impl From<LoginError> for ApiError {
+    fn from(error: LoginError) -> Self {
+        match error {
+            LoginError::InvalidCredentials => {
+                Self::unauthorized("invalid_credentials", "invalid username or password")
+            }
+            LoginError::Unavailable(cause) => Self::unavailable(cause),
+            LoginError::Unexpected(cause) => Self::internal(cause),
+        }
+    }
+}
+
+impl From<RefreshError> for ApiError {
+    fn from(error: RefreshError) -> Self {
+        match error {
+            RefreshError::InvalidToken(token) => Self::token(token),
+            RefreshError::Unavailable(cause) => Self::unavailable(cause),
+            RefreshError::Unexpected(cause) => Self::internal(cause),
+        }
+    }
+}
+
+impl From<MeError> for ApiError {
+    fn from(error: MeError) -> Self {
+        match error {
+            MeError::UserGone => {
+                Self::unauthorized("token_invalid", "the user of this token no longer exists")
+            }
+            MeError::Unavailable(cause) => Self::unavailable(cause),
+            MeError::Unexpected(cause) => Self::internal(cause),
+        }
+    }
+}
+
+impl From<BrowseError> for ApiError {
+    fn from(error: BrowseError) -> Self {
+        match error {
+            BrowseError::Invalid(fields) => Self::invalid(fields),
+            BrowseError::NotFound => Self::not_found("resource"),
+            BrowseError::Unavailable(cause) => Self::unavailable(cause),
+            BrowseError::Unexpected(cause) => Self::internal(cause),
+        }
+    }
+}
+
+impl From<EditCatalogError> for ApiError {
+    fn from(error: EditCatalogError) -> Self {
+        match error {
+            EditCatalogError::Forbidden => Self::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "only staff may edit the catalogue",
+            ),
+            EditCatalogError::Invalid(fields) => Self::invalid(fields),
+            EditCatalogError::NotFound => Self::not_found("resource"),
+            EditCatalogError::HasConfirmedBookings => Self::conflict(
+                "has_bookings",
+                "it has confirmed bookings; cancel them first",
+            ),
+            EditCatalogError::SeatBooked { highest_booked } => Self::conflict(
+                "seat_booked",
+                format!(
+                    "seat {highest_booked} has a confirmed booking; total_seats cannot go below it"
+                ),
+            ),
+            EditCatalogError::Unavailable(cause) => Self::unavailable(cause),
+            EditCatalogError::Unexpected(cause) => Self::internal(cause),
+        }
+    }
+}
+
+impl From<BookError> for ApiError {
+    fn from(error: BookError) -> Self {
+        match error {
+            BookError::Invalid(fields) => Self::invalid(fields),
+            BookError::ShowNotFound => Self::not_found("show"),
+            BookError::ShowStarted => {
+                Self::conflict("show_started", "the show has already started")
+            }
+            BookError::SeatOutOfRange { seats, total_seats } => {
+                let mut e = Self::bad_request(
+                    "invalid_seat",
+                    format!("seat numbers go from 1 to {total_seats} in this show"),
+                );
+                let field = format!("seats {seats:?} do not exist (1 to {total_seats})");
+                e.body.fields = Some(ValidationErrors::single("seat_number", field).0);
+                e
+            }
+            BookError::SeatTaken { seats } => {
+                let mut e =
+                    Self::conflict("seat_taken", format!("seat(s) {seats:?} already booked"));
+                e.body.seats = Some(seats);
+                e
+            }
+            BookError::Unavailable(cause) => Self::unavailable(cause),
+            BookError::Unexpected(cause) => Self::internal(cause),
+        }
+    }
+}
+
+impl From<BookingsError> for ApiError {
+    fn from(error: BookingsError) -> Self {
+        match error {
+            BookingsError::Invalid(fields) => Self::invalid(fields),
+            BookingsError::NotFound => Self::not_found("booking"),
+            BookingsError::Unavailable(cause) => Self::unavailable(cause),
+            BookingsError::Unexpected(cause) => Self::internal(cause),
+        }
+    }
+}
+
+impl From<CancelError> for ApiError {
+    fn from(error: CancelError) -> Self {
+        match error {
+            CancelError::NotFound => Self::not_found("booking"),
+            CancelError::AlreadyCancelled => {
+                Self::conflict("already_cancelled", "the booking is already cancelled")
+            }
+            CancelError::ShowStarted => {
+                Self::conflict("show_started", "the show has already started")
+            }
+            CancelError::Unavailable(cause) => Self::unavailable(cause),
+            CancelError::Unexpected(cause) => Self::internal(cause),
+        }
+    }
+}
+
+/// Turns actix's extractor errors (bad JSON, bad path, bad query) into the contract's
+/// JSON 400 (413 for an oversized body), never its plain-text default.
+pub fn json_error(error: actix_web::error::JsonPayloadError) -> ApiError {
+    use actix_web::error::JsonPayloadError as E;
+    match &error {
+        E::Overflow { .. } | E::OverflowKnownLength { .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "request body too large",
+        ),
+        E::Deserialize(inner) => {
+            ApiError::bad_request("invalid_json", format!("invalid request body: {inner}"))
+        }
+        _ => ApiError::bad_request("invalid_json", format!("invalid request body: {error}")),
+    }
+}
+
+pub fn path_error(error: actix_web::error::PathError) -> ApiError {
+    ApiError::bad_request("invalid_path", format!("invalid path parameter: {error}"))
+}
+
+pub fn query_error(error: actix_web::error::QueryPayloadError) -> ApiError {
+    ApiError::bad_request("invalid_query", format!("invalid query parameter: {error}"))
+}

@@ -1,0 +1,123 @@
+//! Request extractors and responders shared by the handlers: the authenticated caller,
+//! and list responses with their `X-Total-Count` header.
+
+use std::future::{ready, Ready};
+
+use actix_web::body::BoxBody;
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, Responder};
+use domain::{AuthUser, Listing};
+use paperclip::actix::{Apiv2Security, OperationModifier};
+use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw, Either, Header, Response};
+use paperclip::v2::schema::Apiv2Schema;
+use serde::Serialize;
+
+use crate::errors::ApiError;
+use crate::state::AppState;
+
+/// The caller, proven by a valid access token in `Authorization: Bearer <token>`.
+#[derive(Debug, Clone, Apiv2Security)]
+#[openapi(
+    apiKey,
+    in = "header",
+    name = "Authorization",
+    description = "JWT access token from /api/login/, sent as `Bearer <access>`"
+)]
+pub struct Authenticated(pub AuthUser);
+
+impl FromRequest for Authenticated {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(req).map(Authenticated))
+    }
+}
+
+fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
+    let Some(state) = req.app_data::<actix_web::web::Data<AppState>>() else {
+        return Err(ApiError::internal("application state missing".into()));
+    };
+    let missing = || {
+        ApiError::unauthorized(
+            "not_authenticated",
+            "authentication required: send Authorization: Bearer <access token>",
+        )
+    };
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(missing)?
+        .to_str()
+        .map_err(|_| missing())?;
+    let token = match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+        _ => return Err(missing()),
+    };
+    let user = state.accounts.authenticate(token)?;
+    // For the request log line.
+    req.extensions_mut().insert(user.id);
+    Ok(user)
+}
+
+/// One page of a list: a JSON array, with the total across pages in `X-Total-Count`.
+pub struct Listed<T>(pub Vec<T>, pub i64);
+
+impl<T> Listed<T> {
+    pub fn from_listing<D>(listing: Listing<D>) -> Self
+    where
+        T: From<D>,
+    {
+        Self(
+            listing.items.into_iter().map(T::from).collect(),
+            listing.total,
+        )
+    }
+}
+
+impl<T: Serialize> Responder for Listed<T> {
+    type Body = BoxBody;
+
+    fn respond_to(self, _: &HttpRequest) -> HttpResponse<BoxBody> {
+        HttpResponse::Ok()
+            .insert_header(("X-Total-Count", self.1.to_string()))
+            .json(self.0)
+    }
+}
+
+impl<T: Apiv2Schema> Apiv2Schema for Listed<T> {
+    fn name() -> Option<String> {
+        None
+    }
+
+    fn raw_schema() -> DefaultSchemaRaw {
+        Vec::<T>::raw_schema()
+    }
+}
+
+impl<T: Apiv2Schema> OperationModifier for Listed<T> {
+    fn update_response(op: &mut DefaultOperationRaw) {
+        let mut headers = std::collections::BTreeMap::new();
+        headers.insert(
+            "X-Total-Count".to_owned(),
+            Header {
+                description: Some("Number of items across all pages".into()),
+                data_type: Some(paperclip::v2::models::DataType::Integer),
+                ..Default::default()
+            },
+        );
+        op.responses.insert(
+            "200".into(),
+            Either::Right(Response {
+                description: Some("OK".into()),
+                schema: Some({
+                    let mut def = Vec::<T>::schema_with_ref();
+                    def.retain_ref();
+                    def
+                }),
+                headers,
+            }),
+        );
+    }
+}

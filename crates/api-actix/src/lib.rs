@@ -1,0 +1,14 @@
+//! HTTP adapter: the contract's routes on actix-web over the domain's use cases, with
+//! JWT authentication, argon2id passwords, OpenAPI through paperclip, and the
+//! `movie-booking` command line.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod dto;
+pub mod errors;
+pub mod extract;
+pub mod routes;
+pub mod settings;
+pub mod startup;
+pub mod state;

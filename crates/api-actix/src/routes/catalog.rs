@@ -1,0 +1,180 @@
+//! Catalogue: anyone signed in reads movies, shows and seat maps; staff edit them.
+
+use paperclip::actix::{api_v2_operation, web, CreatedJson, NoContent};
+
+use crate::dto::*;
+use crate::errors::ApiError;
+use crate::extract::{Authenticated, Listed};
+use crate::state::AppState;
+
+/// List movies
+///
+/// Movies ordered by title. `X-Total-Count` holds the total.
+#[api_v2_operation(tags(Catalogue))]
+pub async fn list_movies(
+    state: web::Data<AppState>,
+    _caller: Authenticated,
+    query: web::Query<PageQuery>,
+) -> Result<Listed<MovieResponse>, ApiError> {
+    let listing = state.catalog.list_movies(query.limit, query.offset).await?;
+    Ok(Listed::from_listing(listing))
+}
+
+/// Get a movie
+#[api_v2_operation(tags(Catalogue))]
+pub async fn get_movie(
+    state: web::Data<AppState>,
+    _caller: Authenticated,
+    id: web::Path<i64>,
+) -> Result<web::Json<MovieResponse>, ApiError> {
+    Ok(web::Json(state.catalog.movie(*id).await?.into()))
+}
+
+/// Create a movie (staff)
+#[api_v2_operation(tags(Catalogue))]
+pub async fn create_movie(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    body: web::Json<MovieRequest>,
+) -> Result<CreatedJson<MovieResponse>, ApiError> {
+    let movie = state
+        .catalog
+        .create_movie(&caller.0, body.into_inner().into())
+        .await?;
+    Ok(CreatedJson(movie.into()))
+}
+
+/// Update a movie (staff)
+///
+/// Changes only the fields given.
+#[api_v2_operation(tags(Catalogue))]
+pub async fn update_movie(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    id: web::Path<i64>,
+    body: web::Json<MovieRequest>,
+) -> Result<web::Json<MovieResponse>, ApiError> {
+    let movie = state
+        .catalog
+        .update_movie(&caller.0, *id, body.into_inner().into())
+        .await?;
+    Ok(web::Json(movie.into()))
+}
+
+/// Delete a movie (staff)
+///
+/// Deletes the movie and its shows. Refused with 409 while any of its shows has a
+/// confirmed booking.
+#[api_v2_operation(tags(Catalogue))]
+pub async fn delete_movie(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    id: web::Path<i64>,
+) -> Result<NoContent, ApiError> {
+    state.catalog.delete_movie(&caller.0, *id).await?;
+    Ok(NoContent)
+}
+
+/// List a movie's shows
+///
+/// The shows of one movie, by start time; accepts the filters of the show list.
+#[api_v2_operation(tags(Catalogue))]
+pub async fn movie_shows(
+    state: web::Data<AppState>,
+    _caller: Authenticated,
+    id: web::Path<i64>,
+    query: web::Query<ShowsQuery>,
+) -> Result<Listed<ShowResponse>, ApiError> {
+    let listing = state
+        .catalog
+        .movie_shows(*id, query.into_inner().into_domain())
+        .await?;
+    Ok(Listed::from_listing(listing))
+}
+
+/// List shows
+///
+/// Shows ordered by start time, filtered by `movie`, `date` (UTC day) and `upcoming`.
+/// `X-Total-Count` holds the total.
+#[api_v2_operation(tags(Catalogue))]
+pub async fn list_shows(
+    state: web::Data<AppState>,
+    _caller: Authenticated,
+    query: web::Query<ShowsQuery>,
+) -> Result<Listed<ShowResponse>, ApiError> {
+    let listing = state
+        .catalog
+        .list_shows(query.into_inner().into_domain())
+        .await?;
+    Ok(Listed::from_listing(listing))
+}
+
+/// Get a show
+#[api_v2_operation(tags(Catalogue))]
+pub async fn get_show(
+    state: web::Data<AppState>,
+    _caller: Authenticated,
+    id: web::Path<i64>,
+) -> Result<web::Json<ShowResponse>, ApiError> {
+    Ok(web::Json(state.catalog.show(*id).await?.into()))
+}
+
+/// Seat map of a show
+///
+/// Every seat from 1 to total_seats, `available` or `booked`.
+#[api_v2_operation(tags(Catalogue))]
+pub async fn seat_map(
+    state: web::Data<AppState>,
+    _caller: Authenticated,
+    id: web::Path<i64>,
+) -> Result<web::Json<Vec<SeatResponse>>, ApiError> {
+    let (_, seats) = state.catalog.seat_map(*id).await?;
+    Ok(web::Json(
+        seats.into_iter().map(SeatResponse::from).collect(),
+    ))
+}
+
+/// Create a show (staff)
+#[api_v2_operation(tags(Catalogue))]
+pub async fn create_show(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    body: web::Json<ShowRequest>,
+) -> Result<CreatedJson<ShowResponse>, ApiError> {
+    let show = state
+        .catalog
+        .create_show(&caller.0, body.into_inner().into())
+        .await?;
+    Ok(CreatedJson(show.into()))
+}
+
+/// Update a show (staff)
+///
+/// Changes only the fields given. Lowering total_seats below a booked seat is refused
+/// with 409.
+#[api_v2_operation(tags(Catalogue))]
+pub async fn update_show(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    id: web::Path<i64>,
+    body: web::Json<ShowRequest>,
+) -> Result<web::Json<ShowResponse>, ApiError> {
+    let show = state
+        .catalog
+        .update_show(&caller.0, *id, body.into_inner().into())
+        .await?;
+    Ok(web::Json(show.into()))
+}
+
+/// Delete a show (staff)
+///
+/// Refused with 409 while the show has a confirmed booking.
+#[api_v2_operation(tags(Catalogue))]
+pub async fn delete_show(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    id: web::Path<i64>,
+) -> Result<NoContent, ApiError> {
+    state.catalog.delete_show(&caller.0, *id).await?;
+    Ok(NoContent)
+}

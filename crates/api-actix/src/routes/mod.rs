@@ -1,0 +1,6 @@
+//! The routes of the contract. Handlers are thin: parse, call one use case, map.
+
+pub mod accounts;
+pub mod booking;
+pub mod catalog;
+pub mod ops;

@@ -1,0 +1,123 @@
+//! Configuration, in layers: the built-in `config/default.toml`, then
+//! `config/{APP_ENV}.toml` if present, then `APP__SECTION__KEY` environment variables
+//! and `DATABASE_URL`.
+
+use std::time::Duration;
+
+use config::{Config, Environment, File, FileFormat};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+const DEFAULTS: &str = include_str!("../../../config/default.toml");
+/// The committed development secret; refused in production.
+pub const DEV_JWT_SECRET: &str = "dev-only-secret-change-me-dev-only-secret";
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    #[serde(skip)]
+    pub env: String,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub rate_limit: RateLimitSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    pub workers: usize,
+    pub request_timeout_seconds: u64,
+    pub keep_alive_seconds: u64,
+    pub shutdown_timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub pool_size: usize,
+    pub pool_timeout_ms: u64,
+    pub lock_timeout_ms: u64,
+    pub statement_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    pub jwt_secret: SecretString,
+    pub access_ttl_seconds: i64,
+    pub refresh_ttl_seconds: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RateLimitSettings {
+    pub auth_per_minute: u32,
+    pub bookings_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    pub format: String,
+    pub level: String,
+}
+
+impl DatabaseSettings {
+    pub fn store_settings(&self) -> infra_diesel::StoreSettings {
+        infra_diesel::StoreSettings {
+            url: self.url.clone(),
+            pool_size: self.pool_size,
+            pool_timeout: Duration::from_millis(self.pool_timeout_ms),
+            lock_timeout: Duration::from_millis(self.lock_timeout_ms),
+            statement_timeout: Duration::from_millis(self.statement_timeout_ms),
+        }
+    }
+}
+
+impl Settings {
+    /// Reads the layers for `APP_ENV` (default `development`).
+    pub fn load() -> Result<Self, config::ConfigError> {
+        let env = std::env::var("APP_ENV").unwrap_or_else(|_| "development".into());
+        let dir = std::env::var("APP_CONFIG_DIR").unwrap_or_else(|_| "config".into());
+        let mut builder = Config::builder()
+            .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
+            .add_source(File::with_name(&format!("{dir}/{env}")).required(false))
+            .add_source(
+                Environment::with_prefix("APP")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true),
+            );
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            builder = builder.set_override("database.url", url)?;
+        }
+        let mut settings: Settings = builder.build()?.try_deserialize()?;
+        settings.env = env;
+        Ok(settings)
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.env == "production"
+    }
+
+    /// Refuses settings that must never reach production, with a one-line reason.
+    pub fn check(&self) -> Result<(), String> {
+        let secret = self.auth.jwt_secret.expose_secret();
+        if self.is_production() {
+            if secret == DEV_JWT_SECRET {
+                return Err(
+                    "APP_ENV=production with the development JWT secret: set APP__AUTH__JWT_SECRET"
+                        .into(),
+                );
+            }
+            if secret.len() < 32 {
+                return Err("APP_ENV=production needs a JWT secret of at least 32 bytes (APP__AUTH__JWT_SECRET)".into());
+            }
+        }
+        if self.auth.access_ttl_seconds <= 0 || self.auth.refresh_ttl_seconds <= 0 {
+            return Err(
+                "auth.access_ttl_seconds and auth.refresh_ttl_seconds must be positive".into(),
+            );
+        }
+        Ok(())
+    }
+}

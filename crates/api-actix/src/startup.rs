@@ -1,0 +1,82 @@
+//! Building and running the server: connect, migrate, wire, listen.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::HttpServer;
+use anyhow::Context;
+use infra_diesel::{redact_url, Database};
+use paperclip::actix::web;
+
+use crate::app::build_app;
+use crate::settings::Settings;
+use crate::state::AppState;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    database: Database,
+}
+
+impl Application {
+    /// Connects, applies pending migrations and binds the listener; `run` serves.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        settings.check().map_err(anyhow::Error::msg)?;
+        let database = connect_and_migrate(&settings).await?;
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
+            .with_context(|| {
+                format!(
+                    "cannot listen on {}:{}",
+                    settings.server.host, settings.server.port
+                )
+            })?;
+        Self::with_listener(settings, database, listener)
+    }
+
+    pub fn with_listener(
+        settings: Settings,
+        database: Database,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState::new(&settings, database.clone())?);
+        let server_settings = &settings.server;
+        let mut server = HttpServer::new(move || build_app(state.clone()))
+            .client_request_timeout(Duration::from_secs(server_settings.request_timeout_seconds))
+            .keep_alive(Duration::from_secs(server_settings.keep_alive_seconds))
+            .shutdown_timeout(server_settings.shutdown_timeout_seconds);
+        if server_settings.workers > 0 {
+            server = server.workers(server_settings.workers);
+        }
+        let server = server.listen(listener)?.run();
+        Ok(Self {
+            port,
+            server,
+            database,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT/SIGTERM (or a stop), letting in-flight requests finish.
+    pub async fn run(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        self.database.close();
+        result
+    }
+}
+
+/// Opens the pool and applies pending migrations.
+pub async fn connect_and_migrate(settings: &Settings) -> anyhow::Result<Database> {
+    let url = redact_url(&settings.database.url);
+    let database = Database::connect(&settings.database.store_settings())
+        .with_context(|| format!("cannot open the database {url}"))?;
+    database
+        .migrate()
+        .await
+        .with_context(|| format!("cannot migrate the database {url}"))?;
+    Ok(database)
+}

@@ -1,0 +1,37 @@
+//! What every handler can reach: the use cases, and the database for readiness.
+
+use std::sync::Arc;
+
+use domain::{AccountService, BookingService, CatalogService};
+use infra_diesel::{Database, DieselStore};
+
+use crate::auth::{Argon2Hasher, JwtTokens, SystemClock};
+use crate::settings::Settings;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub accounts: AccountService,
+    pub catalog: CatalogService,
+    pub bookings: BookingService,
+    pub database: Database,
+}
+
+impl AppState {
+    /// Wires the storage adapter and the security adapters into the use cases.
+    pub fn new(settings: &Settings, database: Database) -> anyhow::Result<Self> {
+        let store = Arc::new(DieselStore::new(database.clone()));
+        let clock = Arc::new(SystemClock);
+        let tokens = Arc::new(JwtTokens::new(
+            &settings.auth.jwt_secret,
+            settings.auth.access_ttl_seconds,
+            settings.auth.refresh_ttl_seconds,
+        ));
+        let hasher = Arc::new(Argon2Hasher::new()?);
+        Ok(Self {
+            accounts: AccountService::new(store.clone(), hasher, tokens),
+            catalog: CatalogService::new(store.clone(), clock.clone()),
+            bookings: BookingService::new(store, clock),
+            database,
+        })
+    }
+}
