@@ -1,0 +1,145 @@
+//! Concurrency over HTTP: many clients, each with an account, POST the same seat at the
+//! same instant against the real server and database.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{Backend, TestApp, TestDatabase};
+use reqwest::StatusCode;
+use serde_json::json;
+
+const CLIENTS: usize = 50;
+
+on_both_backends!(fifty_clients_one_seat_exactly_one_wins);
+
+/// Sends one booking per (address, token) at the same instant; returns the statuses.
+async fn race(addresses: &[String], tokens: &[String], show: i64, seat: i64) -> Vec<StatusCode> {
+    let barrier = Arc::new(tokio::sync::Barrier::new(tokens.len()));
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap();
+    let handles: Vec<_> = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, token)| {
+            let url = format!("{}/api/shows/{show}/book/", addresses[i % addresses.len()]);
+            let (client, token, barrier) = (client.clone(), token.clone(), barrier.clone());
+            tokio::spawn(async move {
+                let request = client
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&json!({"seat_number": seat}));
+                barrier.wait().await;
+                request
+                    .send()
+                    .await
+                    .map(|r| r.status())
+                    .expect("request failed")
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for handle in handles {
+        statuses.push(handle.await.unwrap());
+    }
+    statuses
+}
+
+async fn tokens(app: &TestApp, n: usize) -> Vec<String> {
+    let mut tokens = Vec::with_capacity(n);
+    for i in 0..n {
+        tokens.push(app.user_token(&format!("client{i}")).await);
+    }
+    tokens
+}
+
+fn assert_one_winner(statuses: &[StatusCode]) {
+    let created = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    let conflicts = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CONFLICT)
+        .count();
+    assert_eq!(
+        (created, conflicts),
+        (1, statuses.len() - 1),
+        "statuses: {statuses:?}"
+    );
+}
+
+async fn fifty_clients_one_seat_exactly_one_wins(app: TestApp) {
+    let (staff, show) = app.show_with_staff(100).await;
+    let tokens = tokens(&app, CLIENTS).await;
+    let statuses = race(&[app.address.clone()], &tokens, show, 42).await;
+    assert_one_winner(&statuses);
+    assert_eq!(app.booked_seats(&staff, show).await, vec![42]);
+}
+
+/// A real `movie-booking serve` process on a free port.
+struct ServerProcess {
+    child: Child,
+    address: String,
+}
+
+impl ServerProcess {
+    async fn start(database_url: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_movie-booking"))
+            .arg("serve")
+            .env("DATABASE_URL", database_url)
+            .env("APP__SERVER__PORT", port.to_string())
+            .env("APP__SERVER__WORKERS", "2")
+            .env("APP__RATE_LIMIT__AUTH_PER_MINUTE", "0")
+            .env("APP__RATE_LIMIT__BOOKINGS_PER_MINUTE", "0")
+            .env("APP__LOG__LEVEL", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start movie-booking");
+        let address = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        for _ in 0..100 {
+            if let Ok(r) = client.get(format!("{address}/ready/")).send().await {
+                if r.status() == StatusCode::OK {
+                    return Self { child, address };
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("movie-booking did not become ready on port {port}");
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_two_server_processes_one_seat_exactly_one_wins() {
+    let db = TestDatabase::new(Backend::Postgres).await;
+    let url = db.url.clone();
+    // The in-process app prepares accounts and the show; two processes take the race.
+    let app = TestApp::spawn_on(db, |_| {}).await;
+    let (staff, show) = app.show_with_staff(100).await;
+    let tokens = tokens(&app, CLIENTS).await;
+    let (a, b) = (
+        ServerProcess::start(&url).await,
+        ServerProcess::start(&url).await,
+    );
+    let statuses = race(&[a.address.clone(), b.address.clone()], &tokens, show, 7).await;
+    assert_one_winner(&statuses);
+    assert_eq!(app.booked_seats(&staff, show).await, vec![7]);
+}
