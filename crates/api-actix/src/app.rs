@@ -60,6 +60,51 @@ fn spec() -> DefaultApiRaw {
     spec
 }
 
+/// Declares every documented route once: [`ROUTES`] lists them and [`register_routes`]
+/// registers them, so the route table and the OpenAPI document cannot drift apart
+/// unnoticed (a test compares the document with [`ROUTES`]).
+macro_rules! routes {
+    ($($path:literal => { $($method:ident => $handler:path),+ $(,)? }),* $(,)?) => {
+        /// (method, path) of every route the router serves and the document must list.
+        pub const ROUTES: &[(&str, &str)] = &[$($((stringify!($method), $path)),+),*];
+
+        fn register_routes(config: &mut web::ServiceConfig) {
+            $(config.service(web::resource($path)$(.route(web::$method().to($handler)))+);)*
+        }
+    };
+}
+
+routes! {
+    "/api/signup/" => { post => accounts::signup },
+    "/api/login/" => { post => accounts::login },
+    "/api/token/refresh/" => { post => accounts::refresh },
+    "/api/me/" => { get => accounts::me },
+    "/api/movies/" => { get => catalog::list_movies, post => catalog::create_movie },
+    "/api/movies/{id}/" => {
+        get => catalog::get_movie,
+        patch => catalog::update_movie,
+        delete => catalog::delete_movie,
+    },
+    "/api/movies/{id}/shows/" => { get => catalog::movie_shows },
+    "/api/shows/" => { get => catalog::list_shows, post => catalog::create_show },
+    "/api/shows/{id}/" => {
+        get => catalog::get_show,
+        patch => catalog::update_show,
+        delete => catalog::delete_show,
+    },
+    "/api/shows/{id}/seats/" => { get => catalog::seat_map },
+    "/api/shows/{id}/book/" => { post => booking::book },
+    "/api/bookings/" => { get => booking::list_bookings },
+    "/api/my-bookings/" => { get => booking::my_bookings },
+    "/api/bookings/{id}/" => { get => booking::get_booking },
+    "/api/bookings/{id}/cancel/" => {
+        delete => booking::cancel_booking,
+        post => booking::cancel_booking_post,
+    },
+    "/health/" => { get => ops::health },
+    "/ready/" => { get => ops::ready },
+}
+
 pub fn build_app(
     state: web::Data<AppState>,
 ) -> actix_web::App<
@@ -82,47 +127,7 @@ pub fn build_app(
         .app_data(web::PathConfig::default().error_handler(|err, _| path_error(err).into()))
         .app_data(web::QueryConfig::default().error_handler(|err, _| query_error(err).into()))
         .wrap_api_with_spec(spec())
-        .service(web::resource("/api/signup/").route(web::post().to(accounts::signup)))
-        .service(web::resource("/api/login/").route(web::post().to(accounts::login)))
-        .service(web::resource("/api/token/refresh/").route(web::post().to(accounts::refresh)))
-        .service(web::resource("/api/me/").route(web::get().to(accounts::me)))
-        .service(
-            web::resource("/api/movies/")
-                .route(web::get().to(catalog::list_movies))
-                .route(web::post().to(catalog::create_movie)),
-        )
-        .service(
-            web::resource("/api/movies/{id}/")
-                .route(web::get().to(catalog::get_movie))
-                .route(web::patch().to(catalog::update_movie))
-                .route(web::delete().to(catalog::delete_movie)),
-        )
-        .service(
-            web::resource("/api/movies/{id}/shows/").route(web::get().to(catalog::movie_shows)),
-        )
-        .service(
-            web::resource("/api/shows/")
-                .route(web::get().to(catalog::list_shows))
-                .route(web::post().to(catalog::create_show)),
-        )
-        .service(
-            web::resource("/api/shows/{id}/")
-                .route(web::get().to(catalog::get_show))
-                .route(web::patch().to(catalog::update_show))
-                .route(web::delete().to(catalog::delete_show)),
-        )
-        .service(web::resource("/api/shows/{id}/seats/").route(web::get().to(catalog::seat_map)))
-        .service(web::resource("/api/shows/{id}/book/").route(web::post().to(booking::book)))
-        .service(web::resource("/api/bookings/").route(web::get().to(booking::list_bookings)))
-        .service(web::resource("/api/my-bookings/").route(web::get().to(booking::my_bookings)))
-        .service(web::resource("/api/bookings/{id}/").route(web::get().to(booking::get_booking)))
-        .service(
-            web::resource("/api/bookings/{id}/cancel/")
-                .route(web::delete().to(booking::cancel_booking))
-                .route(web::post().to(booking::cancel_booking_post)),
-        )
-        .service(web::resource("/health/").route(web::get().to(ops::health)))
-        .service(web::resource("/ready/").route(web::get().to(ops::ready)))
+        .configure(register_routes)
         .with_json_spec_at("/api/openapi-v2.json")
         .with_json_spec_v3_at("/api/openapi.json")
         .with_swagger_ui_at("/swagger")
