@@ -3,10 +3,11 @@
 
 use std::time::Instant;
 
+use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, StatusCode, Uri};
-use actix_web::middleware::{DefaultHeaders, ErrorHandlerResponse, ErrorHandlers};
+use actix_web::middleware::{Condition, DefaultHeaders, ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{HttpMessage, HttpResponse, ResponseError};
 use domain::UserId;
 use paperclip::actix::{web, OpenApiExt};
@@ -14,6 +15,7 @@ use paperclip::v2::models::{DefaultApiRaw, Info, Tag};
 
 use crate::errors::{json_error, path_error, query_error, ApiError};
 use crate::routes::{accounts, booking, catalog, ops};
+use crate::settings::ServerSettings;
 use crate::state::AppState;
 
 /// Request bodies above this get 413.
@@ -103,10 +105,12 @@ routes! {
     },
     "/health/" => { get => ops::health },
     "/ready/" => { get => ops::ready },
+    "/metrics" => { get => ops::metrics },
 }
 
 pub fn build_app(
     state: web::Data<AppState>,
+    server: &ServerSettings,
 ) -> actix_web::App<
     impl ServiceFactory<
         ServiceRequest,
@@ -116,6 +120,8 @@ pub fn build_app(
         InitError = (),
     >,
 > {
+    let metrics = state.metrics.clone();
+    let allowed_hosts = server.allowed_hosts.clone();
     actix_web::App::new()
         .app_data(state)
         .app_data(
@@ -166,25 +172,59 @@ pub fn build_app(
                 call.await.map(|res| res.map_into_left_body())
             })
         })
-        .wrap_fn(|mut req, srv| {
+        .wrap_fn(move |mut req, srv| {
             add_trailing_slash(&mut req);
+            let request_id = request_id(&req);
             let started = Instant::now();
             let method = req.method().clone();
             let path = req.path().to_owned();
+            let metrics = metrics.clone();
             let call = srv.call(req);
             async move {
-                let res = call.await?;
+                let mut res = call.await?;
+                let status = res.status().as_u16();
+                let route = res
+                    .request()
+                    .match_pattern()
+                    .unwrap_or_else(|| "unmatched".into());
+                let elapsed = started.elapsed();
+                metrics.observe_request(method.as_str(), &route, status, elapsed);
                 let user = res.request().extensions().get::<UserId>().map(|id| id.0);
                 tracing::info!(
                     %method,
                     path,
-                    status = res.status().as_u16(),
-                    latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+                    route,
+                    status,
+                    latency_ms = elapsed.as_secs_f64() * 1000.0,
                     user,
+                    request_id,
                     "request"
                 );
+                if let Ok(value) = header::HeaderValue::from_str(&request_id) {
+                    res.headers_mut()
+                        .insert(header::HeaderName::from_static(REQUEST_ID), value);
+                }
                 Ok(res)
             }
+        })
+        .wrap(Condition::new(
+            !server.cors_allowed_origins.is_empty(),
+            cors(&server.cors_allowed_origins),
+        ))
+        .wrap_fn(move |req, srv| {
+            if !host_allowed(&allowed_hosts, &req) {
+                let response =
+                    ApiError::bad_request("invalid_host", "this Host is not served here")
+                        .error_response();
+                let (req, _) = req.into_parts();
+                return futures_util::future::Either::Left(std::future::ready(Ok(
+                    ServiceResponse::new(req, response).map_into_right_body(),
+                )));
+            }
+            let call = srv.call(req);
+            futures_util::future::Either::Right(async move {
+                call.await.map(|res| res.map_into_left_body())
+            })
         })
         .wrap(
             DefaultHeaders::new()
@@ -192,6 +232,49 @@ pub fn build_app(
                 .add((header::X_FRAME_OPTIONS, "DENY"))
                 .add((header::REFERRER_POLICY, "no-referrer")),
         )
+}
+
+const REQUEST_ID: &str = "x-request-id";
+
+/// The caller's `X-Request-Id` when it is a sane token, else a new one.
+fn request_id(req: &ServiceRequest) -> String {
+    req.headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_owned)
+}
+
+/// With `server.allowed_hosts` set, only those Host names (any port) are served.
+fn host_allowed(allowed: &[String], req: &ServiceRequest) -> bool {
+    if allowed.is_empty() {
+        return true;
+    }
+    let host = req.connection_info().host().to_owned();
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name.to_owned(),
+        _ => host,
+    };
+    allowed.iter().any(|a| a.eq_ignore_ascii_case(&name))
+}
+
+fn cors(origins: &[String]) -> Cors {
+    let cors = Cors::default()
+        .allowed_methods(["GET", "POST", "PATCH", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static(REQUEST_ID),
+        ])
+        .expose_headers(["X-Total-Count", "X-Request-Id", "Retry-After"])
+        .max_age(3600);
+    if origins.iter().any(|o| o == "*") {
+        cors.allow_any_origin()
+    } else {
+        origins
+            .iter()
+            .fold(cors, |cors, origin| cors.allowed_origin(origin))
+    }
 }
 
 fn json_error_response<B>(

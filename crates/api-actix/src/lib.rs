@@ -8,6 +8,8 @@ pub mod cli;
 pub mod dto;
 pub mod errors;
 pub mod extract;
+pub mod metrics;
+pub mod ratelimit;
 pub mod routes;
 pub mod settings;
 pub mod startup;

@@ -31,6 +31,10 @@ pub struct ServerSettings {
     pub request_timeout_seconds: u64,
     pub keep_alive_seconds: u64,
     pub shutdown_timeout_seconds: u64,
+    pub allowed_hosts: Vec<String>,
+    pub cors_allowed_origins: Vec<String>,
+    pub tls_cert_path: String,
+    pub tls_key_path: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -40,11 +44,13 @@ pub struct DatabaseSettings {
     pub pool_timeout_ms: u64,
     pub lock_timeout_ms: u64,
     pub statement_timeout_ms: u64,
+    pub allow_sqlite_in_production: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct AuthSettings {
     pub jwt_secret: SecretString,
+    pub jwt_secret_file: String,
     pub access_ttl_seconds: i64,
     pub refresh_ttl_seconds: i64,
 }
@@ -53,6 +59,7 @@ pub struct AuthSettings {
 pub struct RateLimitSettings {
     pub auth_per_minute: u32,
     pub bookings_per_minute: u32,
+    pub trust_forwarded_for: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -85,14 +92,30 @@ impl Settings {
                 Environment::with_prefix("APP")
                     .prefix_separator("__")
                     .separator("__")
-                    .try_parsing(true),
+                    .try_parsing(true)
+                    .list_separator(",")
+                    .with_list_parse_key("server.allowed_hosts")
+                    .with_list_parse_key("server.cors_allowed_origins"),
             );
         if let Ok(url) = std::env::var("DATABASE_URL") {
             builder = builder.set_override("database.url", url)?;
         }
         let mut settings: Settings = builder.build()?.try_deserialize()?;
         settings.env = env;
+        if !settings.auth.jwt_secret_file.is_empty() {
+            let path = &settings.auth.jwt_secret_file;
+            let secret = std::fs::read_to_string(path).map_err(|e| {
+                config::ConfigError::Message(format!(
+                    "cannot read auth.jwt_secret_file {path}: {e}"
+                ))
+            })?;
+            settings.auth.jwt_secret = SecretString::from(secret.trim().to_owned());
+        }
         Ok(settings)
+    }
+
+    pub fn tls_enabled(&self) -> bool {
+        !self.server.tls_cert_path.is_empty() || !self.server.tls_key_path.is_empty()
     }
 
     pub fn is_production(&self) -> bool {
@@ -112,6 +135,17 @@ impl Settings {
             if secret.len() < 32 {
                 return Err("APP_ENV=production needs a JWT secret of at least 32 bytes (APP__AUTH__JWT_SECRET)".into());
             }
+        }
+        if self.is_production()
+            && infra_diesel::sqlite_path(&self.database.url).is_some()
+            && !self.database.allow_sqlite_in_production
+        {
+            return Err("APP_ENV=production with SQLite: set DATABASE_URL=postgres://... (or APP__DATABASE__ALLOW_SQLITE_IN_PRODUCTION=true for a single-machine deployment)".into());
+        }
+        if self.tls_enabled()
+            && (self.server.tls_cert_path.is_empty() || self.server.tls_key_path.is_empty())
+        {
+            return Err("server.tls_cert_path and server.tls_key_path must be set together".into());
         }
         if self.auth.access_ttl_seconds <= 0 || self.auth.refresh_ttl_seconds <= 0 {
             return Err(

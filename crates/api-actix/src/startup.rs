@@ -41,8 +41,9 @@ impl Application {
     ) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState::new(&settings, database.clone())?);
-        let server_settings = &settings.server;
-        let mut server = HttpServer::new(move || build_app(state.clone()))
+        let server_settings = settings.server.clone();
+        let http = server_settings.clone();
+        let mut server = HttpServer::new(move || build_app(state.clone(), &http))
             .client_request_timeout(Duration::from_secs(server_settings.request_timeout_seconds))
             .keep_alive(Duration::from_secs(server_settings.keep_alive_seconds))
             .shutdown_timeout(server_settings.shutdown_timeout_seconds);

@@ -1,4 +1,5 @@
-//! What every handler can reach: the use cases, and the database for readiness.
+//! What every handler can reach: the use cases, the database for readiness, metrics
+//! and rate limits.
 
 use std::sync::Arc;
 
@@ -6,6 +7,8 @@ use domain::{AccountService, BookingService, CatalogService};
 use infra_diesel::{Database, DieselStore};
 
 use crate::auth::{Argon2Hasher, JwtTokens, SystemClock};
+use crate::metrics::Metrics;
+use crate::ratelimit::RateLimits;
 use crate::settings::Settings;
 
 #[derive(Clone)]
@@ -14,6 +17,10 @@ pub struct AppState {
     pub catalog: CatalogService,
     pub bookings: BookingService,
     pub database: Database,
+    pub metrics: Arc<Metrics>,
+    pub limits: Arc<RateLimits>,
+    /// Take the client IP from X-Forwarded-For.
+    pub trust_forwarded_for: bool,
 }
 
 impl AppState {
@@ -32,6 +39,9 @@ impl AppState {
             catalog: CatalogService::new(store.clone(), clock.clone()),
             bookings: BookingService::new(store, clock),
             database,
+            metrics: Arc::new(Metrics::new()?),
+            limits: Arc::new(RateLimits::new(&settings.rate_limit)),
+            trust_forwarded_for: settings.rate_limit.trust_forwarded_for,
         })
     }
 }

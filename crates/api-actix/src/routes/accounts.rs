@@ -5,7 +5,7 @@ use paperclip::actix::{api_v2_operation, web, CreatedJson};
 
 use crate::dto::*;
 use crate::errors::ApiError;
-use crate::extract::Authenticated;
+use crate::extract::{Authenticated, ClientIp};
 use crate::state::AppState;
 
 /// Sign up
@@ -15,8 +15,10 @@ use crate::state::AppState;
 #[api_v2_operation(tags(Accounts))]
 pub async fn signup(
     state: web::Data<AppState>,
+    ip: ClientIp,
     body: web::Json<SignupRequest>,
 ) -> Result<CreatedJson<UserResponse>, ApiError> {
+    state.limits.check_auth(ip.0)?;
     let body = body.into_inner();
     let user = state
         .accounts
@@ -36,8 +38,10 @@ pub async fn signup(
 #[api_v2_operation(tags(Accounts))]
 pub async fn login(
     state: web::Data<AppState>,
+    ip: ClientIp,
     body: web::Json<LoginRequest>,
 ) -> Result<web::Json<LoginResponse>, ApiError> {
+    state.limits.check_auth(ip.0)?;
     let pair = state.accounts.login(&body.username, &body.password).await?;
     Ok(web::Json(pair.into()))
 }
@@ -48,8 +52,10 @@ pub async fn login(
 #[api_v2_operation(tags(Accounts))]
 pub async fn refresh(
     state: web::Data<AppState>,
+    ip: ClientIp,
     body: web::Json<RefreshRequest>,
 ) -> Result<web::Json<RefreshResponse>, ApiError> {
+    state.limits.check_auth(ip.0)?;
     let token = state.accounts.refresh(&body.refresh).await?;
     Ok(web::Json(token.into()))
 }

@@ -2,6 +2,7 @@
 
 use actix_web::body::BoxBody;
 use actix_web::{HttpRequest, HttpResponse, Responder};
+use domain::BookError;
 use paperclip::actix::{api_v2_operation, web, OperationModifier};
 use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw, Either, Response};
 use paperclip::v2::schema::Apiv2Schema;
@@ -68,11 +69,21 @@ pub async fn book(
     show: web::Path<i64>,
     body: web::Json<BookRequest>,
 ) -> Result<Booked, ApiError> {
+    state.limits.check_booking(caller.0.id.0)?;
     let many = body.seat_numbers.is_some();
-    let bookings = state
+    let result = state
         .bookings
         .book(&caller.0, *show, &(&*body).into())
-        .await?;
+        .await;
+    match &result {
+        Ok(bookings) => state
+            .metrics
+            .bookings_confirmed
+            .inc_by(bookings.len() as u64),
+        Err(BookError::SeatTaken { .. }) => state.metrics.seat_conflicts.inc(),
+        Err(_) => {}
+    }
+    let bookings = result?;
     let mut bookings: Vec<BookingResponse> = bookings.into_iter().map(Into::into).collect();
     Ok(match (many, bookings.pop()) {
         (false, Some(one)) if bookings.is_empty() => Booked::One(one),
@@ -146,9 +157,7 @@ pub async fn cancel_booking(
     caller: Authenticated,
     id: web::Path<i64>,
 ) -> Result<web::Json<BookingResponse>, ApiError> {
-    Ok(web::Json(
-        state.bookings.cancel(&caller.0, *id).await?.into(),
-    ))
+    cancel(&state, &caller, *id).await
 }
 
 /// Cancel a booking (alias: POST)
@@ -158,7 +167,15 @@ pub async fn cancel_booking_post(
     caller: Authenticated,
     id: web::Path<i64>,
 ) -> Result<web::Json<BookingResponse>, ApiError> {
-    Ok(web::Json(
-        state.bookings.cancel(&caller.0, *id).await?.into(),
-    ))
+    cancel(&state, &caller, *id).await
+}
+
+async fn cancel(
+    state: &AppState,
+    caller: &Authenticated,
+    id: i64,
+) -> Result<web::Json<BookingResponse>, ApiError> {
+    let booking = state.bookings.cancel(&caller.0, id).await?;
+    state.metrics.bookings_cancelled.inc();
+    Ok(web::Json(booking.into()))
 }

@@ -36,3 +36,54 @@ pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<StatusRespons
         )),
     }
 }
+
+/// Prometheus metrics in the text exposition format.
+pub struct MetricsText(String);
+
+impl actix_web::Responder for MetricsText {
+    type Body = actix_web::body::BoxBody;
+
+    fn respond_to(self, _: &actix_web::HttpRequest) -> actix_web::HttpResponse {
+        actix_web::HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4; charset=utf-8")
+            .body(self.0)
+    }
+}
+
+impl paperclip::v2::schema::Apiv2Schema for MetricsText {}
+
+impl paperclip::actix::OperationModifier for MetricsText {
+    fn update_response(op: &mut paperclip::v2::models::DefaultOperationRaw) {
+        use paperclip::v2::models::{DataType, DefaultSchemaRaw, Either, MediaRange, Response};
+        op.produces = Some(
+            ["text/plain"]
+                .iter()
+                .filter_map(|m| m.parse().ok().map(MediaRange))
+                .collect(),
+        );
+        op.responses.insert(
+            "200".into(),
+            Either::Right(Response {
+                description: Some("Prometheus text exposition format".into()),
+                schema: Some(DefaultSchemaRaw {
+                    data_type: Some(DataType::String),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+        );
+    }
+}
+
+/// Metrics
+///
+/// Prometheus text format: requests by route and status, latency histograms, bookings
+/// confirmed and cancelled, seat conflicts, and the database pool.
+#[api_v2_operation(tags(Operations))]
+pub async fn metrics(state: web::Data<AppState>) -> Result<MetricsText, ApiError> {
+    let text = state
+        .metrics
+        .render(state.database.pool_status())
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(MetricsText(text))
+}

@@ -1,0 +1,115 @@
+//! Prometheus metrics: HTTP traffic by route and status, latency, bookings, conflicts and
+//! the database pool. One registry per application, so several apps in one process
+//! (tests) keep separate counts.
+
+use std::time::Duration;
+
+use infra_diesel::PoolStatus;
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
+
+pub struct Metrics {
+    registry: Registry,
+    http_requests: IntCounterVec,
+    http_duration: HistogramVec,
+    pub bookings_confirmed: IntCounter,
+    pub bookings_cancelled: IntCounter,
+    pub seat_conflicts: IntCounter,
+    pool_max: IntGauge,
+    pool_size: IntGauge,
+    pool_idle: IntGauge,
+    pool_waiting: IntGauge,
+}
+
+impl Metrics {
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new_custom(Some("movie_booking".into()), None)?;
+        let http_requests = IntCounterVec::new(
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests by method, route pattern and status",
+            ),
+            &["method", "route", "status"],
+        )?;
+        let http_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "HTTP request latency by method and route pattern",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
+            &["method", "route"],
+        )?;
+        let counter = |name: &str, help: &str| IntCounter::new(name, help);
+        let gauge = |name: &str, help: &str| IntGauge::new(name, help);
+        let metrics = Self {
+            bookings_confirmed: counter(
+                "bookings_confirmed_total",
+                "Seats booked (one per confirmed booking)",
+            )?,
+            bookings_cancelled: counter("bookings_cancelled_total", "Bookings cancelled")?,
+            seat_conflicts: counter(
+                "seat_conflicts_total",
+                "Booking requests refused because a seat was taken",
+            )?,
+            pool_max: gauge(
+                "db_pool_max_size",
+                "Largest number of database connections the pool may open",
+            )?,
+            pool_size: gauge("db_pool_size", "Database connections open")?,
+            pool_idle: gauge("db_pool_idle", "Open database connections not in use")?,
+            pool_waiting: gauge(
+                "db_pool_waiting",
+                "Requests waiting for a database connection",
+            )?,
+            http_requests,
+            http_duration,
+            registry,
+        };
+        metrics
+            .registry
+            .register(Box::new(metrics.http_requests.clone()))?;
+        metrics
+            .registry
+            .register(Box::new(metrics.http_duration.clone()))?;
+        for counter in [
+            &metrics.bookings_confirmed,
+            &metrics.bookings_cancelled,
+            &metrics.seat_conflicts,
+        ] {
+            metrics.registry.register(Box::new(counter.clone()))?;
+        }
+        for gauge in [
+            &metrics.pool_max,
+            &metrics.pool_size,
+            &metrics.pool_idle,
+            &metrics.pool_waiting,
+        ] {
+            metrics.registry.register(Box::new(gauge.clone()))?;
+        }
+        Ok(metrics)
+    }
+
+    pub fn observe_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        self.http_requests
+            .with_label_values(&[method, route, &status.to_string()])
+            .inc();
+        self.http_duration
+            .with_label_values(&[method, route])
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// The text exposition, with the pool gauges read now.
+    pub fn render(&self, pool: PoolStatus) -> Result<String, prometheus::Error> {
+        self.pool_max.set(pool.max_size as i64);
+        self.pool_size.set(pool.size as i64);
+        self.pool_idle.set(pool.idle as i64);
+        self.pool_waiting.set(pool.waiting as i64);
+        let mut buffer = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
+        String::from_utf8(buffer).map_err(|e| prometheus::Error::Msg(e.to_string()))
+    }
+}
