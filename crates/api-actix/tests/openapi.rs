@@ -17,6 +17,7 @@ const PUBLIC: &[&str] = &[
     "/api/token/refresh/",
     "/health/",
     "/ready/",
+    "/metrics",
 ];
 
 async fn document(app: &TestApp, path: &str) -> Value {
