@@ -25,3 +25,10 @@ migrate:
 
 release:
 	$(CARGO) build --release -p api-actix
+
+# End-to-end: builds, serves a seeded temporary SQLite database on a free port, validates
+# both OpenAPI documents and drives Swagger UI in headless Chromium (scripts/e2e.sh).
+# Installs its own tools into .e2e/ (and Debian's chromium if missing) on first run.
+.PHONY: e2e
+e2e:
+	CI=true bash scripts/e2e.sh
