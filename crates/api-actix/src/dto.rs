@@ -7,6 +7,9 @@ use paperclip::actix::Apiv2Schema;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Deserialize, Apiv2Schema)]
+#[openapi(
+    example = r#"{"username": "john", "password": "correct-horse-9", "email": "john@example.com"}"#
+)]
 pub struct SignupRequest {
     /// 1 to 150 letters, digits or `@.+-_`; unique regardless of case.
     #[serde(default)]
@@ -19,6 +22,7 @@ pub struct SignupRequest {
 }
 
 #[derive(Debug, Deserialize, Apiv2Schema)]
+#[openapi(example = r#"{"username": "john", "password": "correct-horse-9"}"#)]
 pub struct LoginRequest {
     #[serde(default)]
     pub username: String,
@@ -27,6 +31,7 @@ pub struct LoginRequest {
 }
 
 #[derive(Debug, Deserialize, Apiv2Schema)]
+#[openapi(example = r#"{"refresh": "<refresh token from login>"}"#)]
 pub struct RefreshRequest {
     /// The refresh token from login.
     #[serde(default)]
@@ -68,6 +73,9 @@ pub struct RefreshResponse {
 }
 
 #[derive(Debug, Default, Deserialize, Apiv2Schema)]
+#[openapi(
+    example = r#"{"title": "Inception", "description": "Dreams within dreams.", "duration_minutes": 148}"#
+)]
 pub struct MovieRequest {
     pub title: Option<String>,
     pub description: Option<String>,
@@ -84,6 +92,9 @@ pub struct MovieResponse {
 }
 
 #[derive(Debug, Default, Deserialize, Apiv2Schema)]
+#[openapi(
+    example = r#"{"movie_id": 1, "screen_name": "Screen 1", "start_time": "2030-01-15T19:30:00Z", "total_seats": 100}"#
+)]
 pub struct ShowRequest {
     pub movie_id: Option<i64>,
     pub screen_name: Option<String>,
@@ -117,6 +128,7 @@ pub struct SeatResponse {
 }
 
 #[derive(Debug, Deserialize, Apiv2Schema)]
+#[openapi(example = r#"{"seat_number": 5}"#)]
 pub struct BookRequest {
     /// One seat (use this or `seat_numbers`).
     pub seat_number: Option<i64>,

@@ -165,6 +165,13 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
+        // The cause of a 5xx is logged here, once; the client only sees the safe body.
+        let cause = self.internal.as_deref().unwrap_or("");
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            tracing::warn!(status = 503, code = %self.body.code, cause, "dependency unavailable");
+        } else if self.status.is_server_error() {
+            tracing::error!(status = self.status.as_u16(), code = %self.body.code, cause, "request failed");
+        }
         let mut response = HttpResponse::build(self.status);
         if let Some(seconds) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));

@@ -3,11 +3,9 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
 
-use common::{Backend, TestApp, TestDatabase};
+use common::{Backend, ServerProcess, TestApp, TestDatabase};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -79,52 +77,6 @@ async fn fifty_clients_one_seat_exactly_one_wins(app: TestApp) {
     let statuses = race(&[app.address.clone()], &tokens, show, 42).await;
     assert_one_winner(&statuses);
     assert_eq!(app.booked_seats(&staff, show).await, vec![42]);
-}
-
-/// A real `movie-booking serve` process on a free port.
-struct ServerProcess {
-    child: Child,
-    address: String,
-}
-
-impl ServerProcess {
-    async fn start(database_url: &str) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_movie-booking"))
-            .arg("serve")
-            .env("DATABASE_URL", database_url)
-            .env("APP__SERVER__PORT", port.to_string())
-            .env("APP__SERVER__WORKERS", "2")
-            .env("APP__RATE_LIMIT__AUTH_PER_MINUTE", "0")
-            .env("APP__RATE_LIMIT__BOOKINGS_PER_MINUTE", "0")
-            .env("APP__LOG__LEVEL", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start movie-booking");
-        let address = format!("http://127.0.0.1:{port}");
-        let client = reqwest::Client::new();
-        for _ in 0..100 {
-            if let Ok(r) = client.get(format!("{address}/ready/")).send().await {
-                if r.status() == StatusCode::OK {
-                    return Self { child, address };
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("movie-booking did not become ready on port {port}");
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

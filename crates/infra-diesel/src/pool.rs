@@ -103,13 +103,14 @@ impl Database {
     fn postgres(settings: &StoreSettings) -> Result<Self, ConnectError> {
         let lock_ms = settings.lock_timeout.as_millis();
         let statement_ms = settings.statement_timeout.as_millis();
+        let runtime = tokio::runtime::Handle::try_current().ok();
         let mut config = ManagerConfig::<AsyncPgConnection>::default();
         // Fast recycling: a broken connection is detected when it is used, and a ping
         // per checkout would cost a round trip on every request.
         config.recycling_method = RecyclingMethod::Fast;
         config.custom_setup = Box::new(move |url| {
             let url = url.to_owned();
-            async move {
+            on_runtime(runtime.clone(), async move {
                 let mut conn = AsyncPgConnection::establish(&url).await?;
                 // Bounded waits: a blocked booking answers 503 instead of hanging.
                 conn.batch_execute(&format!(
@@ -119,8 +120,7 @@ impl Database {
                 .await
                 .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
                 Ok(conn)
-            }
-            .boxed()
+            })
         });
         let manager = AsyncDieselConnectionManager::new_with_config(&settings.url, config);
         let pool = build_pool(manager, settings.pool_size, settings)?;
@@ -140,11 +140,12 @@ impl Database {
             }
         }
         let busy_ms = settings.lock_timeout.as_millis();
+        let runtime = tokio::runtime::Handle::try_current().ok();
         let mut config = ManagerConfig::<SqliteConn>::default();
         config.recycling_method = RecyclingMethod::Fast;
         config.custom_setup = Box::new(move |path| {
             let path = path.to_owned();
-            async move {
+            on_runtime(runtime.clone(), async move {
                 let mut conn = SqliteConn::establish(&path).await?;
                 conn.batch_execute(&format!(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
@@ -153,8 +154,7 @@ impl Database {
                 .await
                 .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
                 Ok(conn)
-            }
-            .boxed()
+            })
         });
         let manager = AsyncDieselConnectionManager::new_with_config(path, config);
         let pool = build_pool(manager, settings.pool_size.min(4), settings)?;
@@ -221,6 +221,26 @@ pub struct PoolStatus {
     pub size: usize,
     pub idle: usize,
     pub waiting: usize,
+}
+
+/// Opens a connection on the runtime that built the pool. A connection keeps using the
+/// runtime it was opened on (PostgreSQL's connection task, SQLite's blocking threads);
+/// opened on an HTTP worker's runtime it would die with that worker, for instance while
+/// another worker still finishes a request during a graceful shutdown.
+fn on_runtime<C: Send + 'static>(
+    runtime: Option<tokio::runtime::Handle>,
+    establish: impl std::future::Future<Output = diesel::ConnectionResult<C>> + Send + 'static,
+) -> futures_util::future::BoxFuture<'static, diesel::ConnectionResult<C>> {
+    match runtime {
+        Some(runtime) => async move {
+            runtime
+                .spawn(establish)
+                .await
+                .unwrap_or_else(|e| Err(diesel::ConnectionError::BadConnection(e.to_string())))
+        }
+        .boxed(),
+        None => establish.boxed(),
+    }
 }
 
 fn build_pool<M: deadpool::managed::Manager>(
@@ -293,7 +313,9 @@ pub(crate) fn db_error(error: DieselError) -> StoreError {
             let message = info.message();
             let transient = matches!(
                 kind,
-                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::SerializationFailure
+                DatabaseErrorKind::ClosedConnection
+                    | DatabaseErrorKind::UnableToSendCommand
+                    | DatabaseErrorKind::SerializationFailure
             ) || [
                 "lock timeout",
                 "statement timeout",
@@ -301,6 +323,7 @@ pub(crate) fn db_error(error: DieselError) -> StoreError {
                 "database is locked",
                 "database table is locked",
                 "terminating connection",
+                "connection closed",
                 "the database system is",
             ]
             .iter()

@@ -251,3 +251,69 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// A real `movie-booking serve` process on a free port, killed when dropped.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub address: String,
+}
+
+impl ServerProcess {
+    /// Starts the binary with rate limits off, the given extra environment, and stderr
+    /// captured to `log` (or inherited).
+    pub fn spawn(database_url: &str, env: &[(&str, &str)], log: Option<&std::path::Path>) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_movie-booking"));
+        command
+            .arg("serve")
+            .env("DATABASE_URL", database_url)
+            .env("APP__SERVER__PORT", port.to_string())
+            .env("APP__SERVER__WORKERS", "2")
+            .env("APP__RATE_LIMIT__AUTH_PER_MINUTE", "0")
+            .env("APP__RATE_LIMIT__BOOKINGS_PER_MINUTE", "0")
+            .env("APP__LOG__LEVEL", "warn")
+            .stdout(std::process::Stdio::null());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        match log {
+            Some(path) => command.stderr(std::fs::File::create(path).expect("log file")),
+            None => command.stderr(std::process::Stdio::inherit()),
+        };
+        let child = command.spawn().expect("start movie-booking");
+        Self {
+            child,
+            address: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    pub async fn start(database_url: &str) -> Self {
+        let server = Self::spawn(database_url, &[], None);
+        server.wait_ready().await;
+        server
+    }
+
+    pub async fn wait_ready(&self) {
+        let client = reqwest::Client::new();
+        for _ in 0..150 {
+            if let Ok(r) = client.get(format!("{}/ready/", self.address)).send().await {
+                if r.status() == StatusCode::OK {
+                    return;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("movie-booking did not become ready at {}", self.address);
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
