@@ -50,7 +50,12 @@ impl Application {
         if server_settings.workers > 0 {
             server = server.workers(server_settings.workers);
         }
-        let server = server.listen(listener)?.run();
+        let server = if settings.tls_enabled() {
+            server.listen_rustls_0_23(listener, tls_config(&settings)?)?
+        } else {
+            server.listen(listener)?
+        }
+        .run();
         Ok(Self {
             port,
             server,
@@ -80,4 +85,27 @@ pub async fn connect_and_migrate(settings: &Settings) -> anyhow::Result<Database
         .await
         .with_context(|| format!("cannot migrate the database {url}"))?;
     Ok(database)
+}
+
+/// rustls with ring, from the PEM certificate chain and private key in the settings.
+fn tls_config(settings: &Settings) -> anyhow::Result<rustls::ServerConfig> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let (cert_path, key_path) = (
+        &settings.server.tls_cert_path,
+        &settings.server.tls_key_path,
+    );
+    let certs = CertificateDer::pem_file_iter(cert_path)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .with_context(|| format!("cannot read the TLS certificate chain {cert_path}"))?;
+    let key = PrivateKeyDer::from_pem_file(key_path)
+        .with_context(|| format!("cannot read the TLS private key {key_path}"))?;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .context("the TLS certificate and key do not match")?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
 }

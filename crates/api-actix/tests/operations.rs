@@ -503,3 +503,55 @@ async fn responses_carry_security_headers_and_a_request_id() {
     assert_eq!(generated.headers()["x-frame-options"], "DENY");
     assert!(!generated.headers().contains_key("server"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_https_when_a_certificate_is_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl is needed to make a test certificate");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let url = format!("sqlite://{}/tls.sqlite3", dir.path().display());
+    let server = ServerProcess::spawn(
+        &url,
+        &[
+            ("APP__SERVER__TLS_CERT_PATH", cert.to_str().unwrap()),
+            ("APP__SERVER__TLS_KEY_PATH", key.to_str().unwrap()),
+        ],
+        None,
+    );
+    let https = server.address.replace("http://", "https://");
+    let mut body = String::new();
+    for _ in 0..100 {
+        let out = Command::new("curl")
+            .args(["-sk", &format!("{https}/health/")])
+            .output()
+            .expect("curl");
+        body = String::from_utf8_lossy(&out.stdout).into_owned();
+        if body.contains("ok") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(body, r#"{"status":"ok"}"#);
+}
