@@ -174,7 +174,11 @@ impl Database {
     /// Applies the embedded migrations that are not applied yet.
     pub async fn migrate(&self) -> Result<(), ConnectError> {
         match self {
-            Self::Postgres(pool) => migrate_with!(pool, PG_MIGRATIONS),
+            // Several processes may start at once: a session lock makes them migrate one
+            // after the other (it goes with the connection, which is not returned to the pool).
+            Self::Postgres(pool) => {
+                migrate_with!(pool, PG_MIGRATIONS, "SELECT pg_advisory_lock(4242001)")
+            }
             Self::Sqlite { pool, .. } => migrate_with!(pool, SQLITE_MIGRATIONS),
         }
     }
@@ -260,12 +264,19 @@ fn build_pool<M: deadpool::managed::Manager>(
 
 /// Runs the synchronous migration harness on a blocking thread, off the async workers.
 macro_rules! migrate_with {
-    ($pool:expr, $migrations:expr) => {{
-        let conn = $pool
-            .get()
+    ($pool:expr, $migrations:expr $(, $before:literal)?) => {{
+        #[allow(unused_mut)]
+        let mut conn = Object::take(
+            $pool
+                .get()
+                .await
+                .map_err(|e| ConnectError::Unreachable(e.to_string()))?,
+        );
+        $(conn
+            .batch_execute($before)
             .await
-            .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
-        let mut harness = AsyncMigrationHarness::new(Object::take(conn));
+            .map_err(|e| ConnectError::Migration(e.to_string()))?;)?
+        let mut harness = AsyncMigrationHarness::new(conn);
         tokio::task::spawn_blocking(move || {
             harness
                 .run_pending_migrations($migrations)

@@ -23,7 +23,16 @@ pub struct TestDatabase {
 
 impl TestDatabase {
     pub async fn new(backend: Backend) -> Self {
-        let db = match backend {
+        let db = Self::empty(backend).await;
+        let store = db.connect().await;
+        store.migrate().await.expect("migrate the test database");
+        store.close();
+        db
+    }
+
+    /// A database with no tables yet.
+    pub async fn empty(backend: Backend) -> Self {
+        match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("create a temp dir for SQLite");
                 let url = format!("sqlite://{}/test.sqlite3", dir.path().display());
@@ -59,11 +68,7 @@ impl TestDatabase {
                     pg_cleanup: Some((admin, name)),
                 }
             }
-        };
-        let store = db.connect().await;
-        store.migrate().await.expect("migrate the test database");
-        store.close();
-        db
+        }
     }
 
     pub fn settings(&self) -> StoreSettings {

@@ -686,3 +686,20 @@ async fn unknown_database_scheme_is_refused() {
     let err = Database::connect(&infra_diesel::StoreSettings::new("mysql://x")).err();
     assert!(err.is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_start_ups_migrate_once_without_failing() {
+    let db = TestDatabase::empty(Backend::Postgres).await;
+    let mut pools = Vec::new();
+    for _ in 0..4 {
+        pools.push(db.connect().await);
+    }
+    let results = futures_util::future::join_all(pools.iter().map(Database::migrate)).await;
+    let errors: Vec<String> = results
+        .iter()
+        .filter_map(|r| r.as_ref().err().map(ToString::to_string))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let store = DieselStore::new(pools.remove(0));
+    assert!(store.list_movies(Page::default()).await.is_ok());
+}
