@@ -103,7 +103,10 @@ impl Settings {
         let mut settings: Settings = builder.build()?.try_deserialize()?;
         settings.env = env;
         // `APP__SERVER__ALLOWED_HOSTS=""` means "none", not one empty name.
-        for list in [&mut settings.server.allowed_hosts, &mut settings.server.cors_allowed_origins] {
+        for list in [
+            &mut settings.server.allowed_hosts,
+            &mut settings.server.cors_allowed_origins,
+        ] {
             list.retain(|entry| !entry.trim().is_empty());
         }
         if !settings.auth.jwt_secret_file.is_empty() {
