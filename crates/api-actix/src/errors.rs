@@ -50,7 +50,8 @@ pub struct ErrorBody {
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub body: ErrorBody,
+    /// Boxed: keeps `Result<_, ApiError>` small on the success path.
+    pub body: Box<ErrorBody>,
     /// The cause, for the log line of a 5xx; never sent to the client.
     pub internal: Option<String>,
     pub retry_after: Option<u32>,
@@ -60,12 +61,12 @@ impl ApiError {
     pub fn new(status: StatusCode, code: &str, error: impl Into<String>) -> Self {
         Self {
             status,
-            body: ErrorBody {
+            body: Box::new(ErrorBody {
                 error: error.into(),
                 code: code.to_owned(),
                 fields: None,
                 seats: None,
-            },
+            }),
             internal: None,
             retry_after: None,
         }

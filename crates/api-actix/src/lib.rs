@@ -2,6 +2,9 @@
 //! JWT authentication, argon2id passwords, OpenAPI through paperclip, and the
 //! `movie-booking` command line.
 
+// No unwrap in code a request or the database can reach; tests may.
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
 pub mod app;
 pub mod auth;
 pub mod cli;

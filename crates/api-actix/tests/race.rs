@@ -74,7 +74,7 @@ fn assert_one_winner(statuses: &[StatusCode]) {
 async fn fifty_clients_one_seat_exactly_one_wins(app: TestApp) {
     let (staff, show) = app.show_with_staff(100).await;
     let tokens = tokens(&app, CLIENTS).await;
-    let statuses = race(&[app.address.clone()], &tokens, show, 42).await;
+    let statuses = race(std::slice::from_ref(&app.address), &tokens, show, 42).await;
     assert_one_winner(&statuses);
     assert_eq!(app.booked_seats(&staff, show).await, vec![42]);
 }

@@ -3,6 +3,9 @@
 //! a booking transaction ([`rules`]) and the use cases ([`accounts`], [`catalog`],
 //! [`booking`]).
 
+// No unwrap in code a request or the database can reach; tests may.
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
 pub mod accounts;
 pub mod booking;
 pub mod catalog;

@@ -2,6 +2,9 @@
 //! PostgreSQL (`AsyncPgConnection`) and embedded SQLite (`SyncConnectionWrapper`).
 //! `DATABASE_URL` picks the backend; migrations are embedded and applied at start-up.
 
+// No unwrap in code a request or the database can reach; tests may.
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
 mod models;
 mod pool;
 mod repo;
