@@ -308,6 +308,9 @@ impl From<BookError> for ApiError {
                 e.body.seats = Some(seats);
                 e
             }
+            BookError::UserNotFound => {
+                Self::unauthorized("token_invalid", "the user of this token no longer exists")
+            }
             BookError::Unavailable(cause) => Self::unavailable(cause),
             BookError::Unexpected(cause) => Self::internal(cause),
         }

@@ -133,10 +133,15 @@ impl CatalogService {
     }
 
     pub async fn list_shows(&self, query: ShowQuery) -> Result<Listing<Show>, BrowseError> {
+        let mut errors = Page::new(query.limit, query.offset)
+            .err()
+            .unwrap_or_default();
+        let date = query.date.and_then(|d| errors.take("date", parse_date(d)));
+        errors.into_result().map_err(BrowseError::Invalid)?;
         let page = Page::new(query.limit, query.offset).map_err(BrowseError::Invalid)?;
         let filter = ShowFilter {
             movie: query.movie.map(MovieId),
-            date: query.date,
+            date,
             starts_after: query.upcoming.then(|| self.clock.now()),
         };
         Ok(self.catalog.list_shows(filter, page).await?)
@@ -266,7 +271,11 @@ impl CatalogService {
             "screen_name",
             input.screen_name.as_deref().map(parse_screen_name),
         );
-        let start_time = required(&mut errors, "start_time", input.start_time.map(Ok));
+        let start_time = required(
+            &mut errors,
+            "start_time",
+            input.start_time.map(parse_start_time),
+        );
         let total_seats = required(
             &mut errors,
             "total_seats",
@@ -306,7 +315,11 @@ impl CatalogService {
                 "screen_name",
                 input.screen_name.as_deref().map(parse_screen_name),
             ),
-            start_time: input.start_time,
+            start_time: optional(
+                &mut errors,
+                "start_time",
+                input.start_time.map(parse_start_time),
+            ),
             total_seats: optional(
                 &mut errors,
                 "total_seats",
@@ -570,6 +583,17 @@ mod tests {
             ..Default::default()
         }))
         .unwrap();
+    }
+
+    #[test]
+    fn date_filter_outside_storable_years_is_invalid() {
+        let svc = service(MockCatalogRepository::new());
+        let err = block_on(svc.list_shows(ShowQuery {
+            date: NaiveDate::from_ymd_opt(262_142, 12, 31),
+            ..Default::default()
+        }))
+        .unwrap_err();
+        assert!(matches!(err, BrowseError::Invalid(f) if f.0.contains_key("date")));
     }
 
     #[test]

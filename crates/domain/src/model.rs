@@ -239,6 +239,9 @@ fn parse_text(raw: &str, max: usize) -> Result<String, String> {
     if trimmed.chars().count() > max {
         return Err(format!("must be at most {max} characters"));
     }
+    if trimmed.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
     Ok(trimmed.to_owned())
 }
 
@@ -254,6 +257,13 @@ pub fn parse_title(raw: &str) -> Result<String, String> {
 pub fn parse_description(raw: &str) -> Result<String, String> {
     if raw.chars().count() > DESCRIPTION_MAX {
         return Err(format!("must be at most {DESCRIPTION_MAX} characters"));
+    }
+    // Line breaks and tabs are text; NUL and the other controls are not.
+    if raw
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err("must not contain control characters".into());
     }
     Ok(raw.trim().to_owned())
 }
@@ -317,6 +327,35 @@ impl ShowSnapshot {
 }
 
 pub const MAX_TOTAL_SEATS: i64 = 10_000;
+
+/// Years a show may start in, and a date filter may name: what every database stores.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=9999;
+
+pub fn parse_start_time(raw: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    use chrono::Datelike;
+    if YEARS.contains(&raw.year()) {
+        Ok(raw)
+    } else {
+        Err(format!(
+            "must be in the years {} to {}",
+            YEARS.start(),
+            YEARS.end()
+        ))
+    }
+}
+
+pub fn parse_date(raw: NaiveDate) -> Result<NaiveDate, String> {
+    use chrono::Datelike;
+    if YEARS.contains(&raw.year()) {
+        Ok(raw)
+    } else {
+        Err(format!(
+            "must be in the years {} to {}",
+            YEARS.start(),
+            YEARS.end()
+        ))
+    }
+}
 
 pub fn parse_total_seats(raw: i64) -> Result<i32, String> {
     if (1..=MAX_TOTAL_SEATS).contains(&raw) {
@@ -634,6 +673,24 @@ mod tests {
         assert_eq!(parse_total_seats(10_000).unwrap(), 10_000);
         assert!(parse_screen_name("").is_err());
         assert!(parse_description(&"x".repeat(5001)).is_err());
+    }
+
+    #[test]
+    fn text_with_control_characters_is_refused() {
+        assert!(parse_title("Up\u{0}").is_err());
+        assert!(parse_screen_name("A\u{7}").is_err());
+        assert!(parse_description("line one\nline two\ttab").is_ok());
+        assert!(parse_description("nul\u{0}").is_err());
+    }
+
+    #[test]
+    fn times_and_dates_stay_within_storable_years() {
+        use chrono::TimeZone;
+        assert!(parse_start_time(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()).is_ok());
+        assert!(parse_start_time(Utc.with_ymd_and_hms(1899, 12, 31, 0, 0, 0).unwrap()).is_err());
+        assert!(parse_date(NaiveDate::from_ymd_opt(10_000, 1, 1).unwrap()).is_err());
+        assert!(parse_date(NaiveDate::MAX).is_err());
+        assert!(parse_date(NaiveDate::from_ymd_opt(9999, 12, 31).unwrap()).is_ok());
     }
 
     #[test]

@@ -98,6 +98,9 @@ pub enum BookError {
     SeatOutOfRange { seats: Vec<i32>, total_seats: i32 },
     #[error("seat(s) {seats:?} already booked")]
     SeatTaken { seats: Vec<i32> },
+    /// The caller's token names a user that no longer exists.
+    #[error("user not found")]
+    UserNotFound,
     #[error("storage unavailable: {0}")]
     Unavailable(String),
     #[error("unexpected storage error: {0}")]

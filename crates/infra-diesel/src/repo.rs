@@ -263,9 +263,11 @@ impl DieselStore {
                     }
                     if let Some(date) = filter.date {
                         let day = date.and_hms_opt(0, 0, 0).unwrap_or_default();
-                        query = query
-                            .filter(shows::start_time.ge(day))
-                            .filter(shows::start_time.lt(day + chrono::Duration::days(1)));
+                        query = query.filter(shows::start_time.ge(day));
+                        // Checked: the last day chrono knows has no next day.
+                        if let Some(next) = day.checked_add_signed(chrono::Duration::days(1)) {
+                            query = query.filter(shows::start_time.lt(next));
+                        }
                     }
                     if let Some(after) = filter.starts_after {
                         query = query.filter(shows::start_time.gt(to_naive(after)));
@@ -735,6 +737,11 @@ impl BookingRepository for DieselStore {
                     return Err(BookError::SeatTaken {
                         seats: seats.numbers(),
                     })
+                }
+                // The show is locked, so only the user can be missing: a valid token
+                // of a deleted account.
+                Err(TxError::Db(e)) if foreign_key_violation(&e) => {
+                    return Err(BookError::UserNotFound)
                 }
                 Err(e) => return Err(e.into_error()),
             }
