@@ -11,7 +11,7 @@ run:
 	$(CARGO) run -p api-actix -- serve
 
 test:
-	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace --all-targets --no-fail-fast
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -32,3 +32,22 @@ release:
 .PHONY: e2e
 e2e:
 	CI=true bash scripts/e2e.sh
+
+# Benchmarks (docs/BENCHMARKS.md): the server as its own process on throw-away
+# PostgreSQL and SQLite databases, driven over HTTP; one Markdown table on stdout.
+# BENCH_POSTGRES_URL names a PostgreSQL server where databases may be created
+# (default postgres://postgres@127.0.0.1:5432/postgres); BENCH_ARGS adds flags
+# (see `bench --help`). bench-smoke checks correctness rather than speed: every
+# workload for 2 s on 16 connections with the debug build, non-zero on any error.
+BENCH_TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
+BENCH_ARGS ?=
+
+.PHONY: bench bench-smoke
+
+bench:
+	$(CARGO) build --release -p api-actix -p bench
+	$(BENCH_TARGET_DIR)/release/bench $(BENCH_ARGS)
+
+bench-smoke:
+	$(CARGO) build -p api-actix -p bench
+	$(BENCH_TARGET_DIR)/debug/bench --duration 2 --connections 16 $(BENCH_ARGS)

@@ -1,1 +1,629 @@
-fn main() {}
+//! `bench`: measures a release-built movie-booking server from the outside. For each
+//! backend it creates a throw-away database, migrates it, starts the server (timing it
+//! to ready), prepares its data through the HTTP API, runs each workload with a fixed
+//! number of keep-alive connections for a fixed time, checks the database after every
+//! booking workload, and prints one Markdown table. `make bench` runs it; the method
+//! and the measured figures are in docs/BENCHMARKS.md.
+
+mod api;
+mod ceiling;
+mod cpu;
+mod db;
+mod load;
+mod report;
+mod server;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use clap::{Parser, ValueEnum};
+use rand::Rng;
+
+use crate::api::{Api, User};
+use crate::ceiling::{PgbenchJob, ShowLock};
+use crate::db::{Backend, Checker, Store};
+use crate::load::{Outcome, Plan};
+use crate::report::{Check, Memory, Report, Row};
+use crate::server::{Server, ServerConfig};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "bench",
+    about = "Load-test a release-built movie-booking server on PostgreSQL and SQLite"
+)]
+struct Args {
+    /// Concurrent keep-alive connections, each with its own user.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Seconds each workload (and each pgbench ceiling) runs.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Backends to measure, in order.
+    #[arg(long, value_delimiter = ',', default_value = "postgres,sqlite")]
+    backends: Vec<Backend>,
+    /// Workloads to run, in order.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "hot,storm,spread,multi,read,login"
+    )]
+    workloads: Vec<Workload>,
+    /// A PostgreSQL URL allowed to create and drop databases; the bench's own database
+    /// lives on the same server.
+    #[arg(
+        long,
+        env = "BENCH_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    postgres_url: String,
+    /// The service's binary [default: `movie-booking` beside this one].
+    #[arg(long)]
+    server_bin: Option<PathBuf>,
+    /// The service's database pool (`database.pool_size`); pgbench uses as many connections.
+    #[arg(long, default_value_t = 16)]
+    pool_size: usize,
+    /// PostgreSQL's pgbench, for the ceiling of the booking SQL.
+    #[arg(long, default_value = "pgbench")]
+    pgbench: String,
+    /// Skip the pgbench ceiling.
+    #[arg(long)]
+    no_ceiling: bool,
+    /// Also write the Markdown report to this file.
+    #[arg(long)]
+    output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Workload {
+    /// One show of 10,000 seats; each request books a random seat.
+    Hot,
+    /// Every request wants one of the 16 seats of one show.
+    Storm,
+    /// 100 shows of 1,000 seats; random show, random seat.
+    Spread,
+    /// Runs of 2 to 6 adjacent seats of a 10,000-seat show, via `seat_numbers`.
+    Multi,
+    /// The 50-show list and a 1,000-seat seat map, measured one after the other.
+    Read,
+    /// POST /api/login/: argon2id verification.
+    Login,
+}
+
+/// The staff account the bench creates with `movie-booking create-admin`.
+const ADMIN: &str = "bench-admin";
+/// Access tokens live 15 minutes by default; older ones are renewed before a workload.
+const TOKEN_REFRESH_AFTER: Duration = Duration::from_secs(600);
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("bench: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run_interruptible(args)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("bench: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs the bench; on Ctrl-C, stops the server and drops the PostgreSQL database first.
+async fn run_interruptible(args: Args) -> anyhow::Result<bool> {
+    let run_id: u32 = rand::thread_rng().gen();
+    let db_name = format!("mb_bench_{run_id:08x}");
+    let postgres_url = args.postgres_url.clone();
+    tokio::select! {
+        result = run(args, &db_name) => result,
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("bench: interrupted; cleaning up");
+            // The run's future is dropped here: the server is killed, temp files go.
+            db::drop_database(&postgres_url, &db_name).await.ok();
+            Ok(false)
+        }
+    }
+}
+
+/// Everything one backend's measurement needs besides the arguments.
+struct Run<'a> {
+    args: &'a Args,
+    backend: Backend,
+    scratch: &'a Path,
+    admin_password: String,
+}
+
+async fn run(args: Args, db_name: &str) -> anyhow::Result<bool> {
+    anyhow::ensure!(args.connections > 0, "--connections must be at least 1");
+    anyhow::ensure!(
+        args.duration > 0.0 && args.duration.is_finite(),
+        "--duration must be a positive number of seconds"
+    );
+    let server_bin = match &args.server_bin {
+        Some(bin) => bin.clone(),
+        None => std::env::current_exe()
+            .context("cannot locate the bench binary")?
+            .with_file_name("movie-booking"),
+    };
+    anyhow::ensure!(
+        server_bin.is_file(),
+        "no server binary at {} (build it: cargo build --release -p api-actix -p bench)",
+        server_bin.display()
+    );
+    let scratch = tempfile::Builder::new()
+        .prefix("mb_bench_run_")
+        .tempdir()
+        .context("cannot create a scratch folder")?;
+    let mut report = Report::default();
+
+    if args.workloads.contains(&Workload::Login) {
+        let seconds = Duration::from_secs_f64(args.duration.min(3.0));
+        eprintln!("bench: argon2id raw hashing for {seconds:?}");
+        let measured =
+            tokio::task::spawn_blocking(move || ceiling::argon2_hashes_per_second(seconds))
+                .await
+                .context("the argon2 measurement panicked")??;
+        report.argon2 = Some(measured);
+    }
+
+    for &backend in &args.backends {
+        let ctx = Run {
+            args: &args,
+            backend,
+            scratch: scratch.path(),
+            admin_password: format!("Bench-{db_name}-pass"),
+        };
+        let server = ServerConfig {
+            bin: server_bin.clone(),
+            database_url: String::new(),
+            pool_size: args.pool_size,
+            log_path: scratch.path().join(format!("server-{backend}.log")),
+        };
+        eprintln!("bench: {backend}: creating the database");
+        let store = match Store::create(backend, &args.postgres_url, db_name).await {
+            Ok(store) => store,
+            Err(error) => {
+                report.failures.push(format!("{backend}: {error:#}"));
+                continue;
+            }
+        };
+        let server = ServerConfig {
+            database_url: store.url(),
+            ..server
+        };
+        if let Err(error) = measure_backend(&ctx, &server, &store, &mut report).await {
+            report.failures.push(format!("{backend}: {error:#}"));
+        }
+        if let Err(error) = store.remove().await {
+            report
+                .failures
+                .push(format!("{backend}: cleanup: {error:#}"));
+        }
+    }
+
+    let duration = Duration::from_secs_f64(args.duration);
+    let markdown = report.markdown(args.connections, duration, args.pool_size);
+    println!("{markdown}");
+    if let Some(path) = &args.output {
+        std::fs::write(path, &markdown)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    for failure in &report.failures {
+        eprintln!("bench: FAILED: {failure}");
+    }
+    Ok(report.failures.is_empty())
+}
+
+/// Migrates, creates the staff account, starts the server and runs the workloads.
+async fn measure_backend(
+    ctx: &Run<'_>,
+    config: &ServerConfig,
+    store: &Store,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let backend = ctx.backend;
+    config.run_once(&["migrate"], &[]).await?;
+    config
+        .run_once(
+            &["create-admin", "--username", ADMIN],
+            &[("MOVIE_BOOKING_ADMIN_PASSWORD", &ctx.admin_password)],
+        )
+        .await?;
+    let server = config.start(server::free_port()?).await?;
+    eprintln!(
+        "bench: {backend}: ready {} ms after start",
+        server.ready.as_millis()
+    );
+    let result = run_workloads(ctx, &server, store, report).await;
+    let log_tail = server.log_tail();
+    server.stop().await?;
+    result
+        .map_err(|error| anyhow::anyhow!("{error:#}\n--- end of the server's log ---\n{log_tail}"))
+}
+
+/// Creates shows through the staff API, each starting a minute after the last.
+struct Shows {
+    api: Api,
+    staff: String,
+    movie: i64,
+    created: usize,
+}
+
+impl Shows {
+    async fn create(&mut self, first_start: DateTime<Utc>, seats: i32) -> anyhow::Result<i64> {
+        self.created += 1;
+        let start = first_start + chrono::Duration::minutes(self.created as i64);
+        let screen = format!("Screen {}", self.created % 12 + 1);
+        self.api
+            .create_show(&self.staff, self.movie, &screen, start, seats)
+            .await
+    }
+}
+
+async fn run_workloads(
+    ctx: &Run<'_>,
+    server: &Server,
+    store: &Store,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let args = ctx.args;
+    let backend = ctx.backend;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.connections)
+        .pool_idle_timeout(None)
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .context("cannot build the HTTP client")?;
+    let ready_rss = server.peak_rss_kib().ok();
+    let api = Api::new(client.clone(), &server.base);
+    let staff = api.login(ADMIN, &ctx.admin_password).await?;
+    let movie = api.create_movie(&staff, "The Benchmark").await?;
+    // Booking shows start in a month; the read workload's in a week, so that they are
+    // the first page of GET /api/shows/.
+    let later = Utc::now() + chrono::Duration::days(30);
+    let sooner = Utc::now() + chrono::Duration::days(7);
+    let mut shows = Shows {
+        api: api.clone(),
+        staff,
+        movie,
+        created: 0,
+    };
+    eprintln!("bench: {backend}: signing up {} users", args.connections);
+    let mut users = create_users(&api, args.connections).await?;
+    let mut logged_in = Instant::now();
+    report.memory.push(Memory {
+        backend,
+        at_ready_kib: ready_rss,
+        after_setup_kib: server.peak_rss_kib().ok(),
+        users: users.len(),
+    });
+    let checker = store.checker().await?;
+
+    for &workload in &args.workloads {
+        if logged_in.elapsed() > TOKEN_REFRESH_AFTER {
+            for user in &mut users {
+                user.token = api.login(&user.username, &user.password).await?;
+            }
+            logged_in = Instant::now();
+        }
+        let book = |shows: Vec<i64>, seats: i32, run: std::ops::RangeInclusive<i32>| Plan::Book {
+            shows: Arc::from(shows),
+            seats,
+            run,
+        };
+        match workload {
+            Workload::Hot => {
+                if backend == Backend::Postgres && !args.no_ceiling {
+                    run_ceilings(ctx, store, &mut shows, later, &users, &checker, report).await?;
+                }
+                let show = shows.create(later, 10_000).await?;
+                let plan = book(vec![show], 10_000, 1..=1);
+                measure(
+                    ctx, server, &client, &plan, &users, &checker, report, "hot", None,
+                )
+                .await?;
+            }
+            Workload::Storm => {
+                let show = shows.create(later, 16).await?;
+                let plan = book(vec![show], 16, 1..=1);
+                measure(
+                    ctx,
+                    server,
+                    &client,
+                    &plan,
+                    &users,
+                    &checker,
+                    report,
+                    "storm",
+                    Some(16),
+                )
+                .await?;
+            }
+            Workload::Spread => {
+                let mut ids = Vec::with_capacity(100);
+                for _ in 0..100 {
+                    ids.push(shows.create(later, 1_000).await?);
+                }
+                let plan = book(ids, 1_000, 1..=1);
+                measure(
+                    ctx, server, &client, &plan, &users, &checker, report, "spread", None,
+                )
+                .await?;
+            }
+            Workload::Multi => {
+                let show = shows.create(later, 10_000).await?;
+                let plan = book(vec![show], 10_000, 2..=6);
+                measure(
+                    ctx, server, &client, &plan, &users, &checker, report, "multi", None,
+                )
+                .await?;
+            }
+            Workload::Read => {
+                let seat_map = prepare_reads(&api, &mut shows, sooner, &users).await?;
+                let list = Plan::Get {
+                    path: "/api/shows/?limit=50".into(),
+                };
+                measure(
+                    ctx,
+                    server,
+                    &client,
+                    &list,
+                    &users,
+                    &checker,
+                    report,
+                    "read: 50-show list",
+                    None,
+                )
+                .await?;
+                let seats = Plan::Get {
+                    path: format!("/api/shows/{seat_map}/seats/"),
+                };
+                measure(
+                    ctx,
+                    server,
+                    &client,
+                    &seats,
+                    &users,
+                    &checker,
+                    report,
+                    "read: seat map",
+                    None,
+                )
+                .await?;
+            }
+            Workload::Login => {
+                measure(
+                    ctx,
+                    server,
+                    &client,
+                    &Plan::Login,
+                    &users,
+                    &checker,
+                    report,
+                    "login",
+                    None,
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One user per connection, signed up and logged in through the API, a few at a time.
+async fn create_users(api: &Api, count: usize) -> anyhow::Result<Vec<User>> {
+    let mut tasks = tokio::task::JoinSet::new();
+    let limit = Arc::new(tokio::sync::Semaphore::new(8));
+    for i in 0..count {
+        let (api, limit) = (api.clone(), limit.clone());
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await?;
+            api.new_user(format!("bench-user-{i}"), format!("bench-pass-{i}-x"))
+                .await
+        });
+    }
+    let mut users = Vec::with_capacity(count);
+    while let Some(joined) = tasks.join_next().await {
+        users.push(joined.context("a signup task panicked")??);
+    }
+    users.sort_by_key(|u| u.id);
+    Ok(users)
+}
+
+/// 50 shows of 1,000 seats, each with 100 seats booked; the first, whose seat map is
+/// read, with 500 booked. Returns that show's id.
+async fn prepare_reads(
+    api: &Api,
+    shows: &mut Shows,
+    first_start: DateTime<Utc>,
+    users: &[User],
+) -> anyhow::Result<i64> {
+    let mut ids = Vec::with_capacity(50);
+    for _ in 0..50 {
+        ids.push(shows.create(first_start, 1_000).await?);
+    }
+    let mut requests = Vec::new();
+    for (i, &show) in ids.iter().enumerate() {
+        let booked = if i == 0 { 500 } else { 100 };
+        // Every other seat, in requests of 10, so the map alternates booked and free.
+        let seats: Vec<i32> = (0..booked).map(|k| 2 * k + 1).collect();
+        for chunk in seats.chunks(10) {
+            requests.push((show, chunk.to_vec()));
+        }
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    let limit = Arc::new(tokio::sync::Semaphore::new(8));
+    for (n, (show, seats)) in requests.into_iter().enumerate() {
+        let (api, limit) = (api.clone(), limit.clone());
+        let token = users[n % users.len()].token.clone();
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await?;
+            api.book(&token, show, &seats).await
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        joined.context("a booking task panicked")??;
+    }
+    ids.first().copied().context("no show was created")
+}
+
+/// pgbench on fresh 10,000-seat shows: the seed's whole-show lock, then the service's
+/// own SQL right before the service's `hot` run.
+async fn run_ceilings(
+    ctx: &Run<'_>,
+    store: &Store,
+    shows: &mut Shows,
+    first_start: DateTime<Utc>,
+    users: &[User],
+    checker: &Checker,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let (first, last) = match (users.first(), users.last()) {
+        (Some(first), Some(last)) => (first.id, last.id),
+        _ => anyhow::bail!("no users"),
+    };
+    // Random users like the service's connections, if their ids leave no gap.
+    let users_range = if last - first + 1 == users.len() as i64 {
+        (first, last)
+    } else {
+        (first, first)
+    };
+    for lock in [ShowLock::Update, ShowLock::Share] {
+        let show = shows.create(first_start, 10_000).await?;
+        eprintln!(
+            "bench: {}: pgbench ceiling, show row {}",
+            ctx.backend,
+            lock.sql()
+        );
+        let url = store.url();
+        let run = ceiling::pgbench(PgbenchJob {
+            bin: &ctx.args.pgbench,
+            database_url: &url,
+            dir: ctx.scratch,
+            lock,
+            clients: ctx.args.pool_size,
+            duration: Duration::from_secs_f64(ctx.args.duration),
+            show,
+            seats: 10_000,
+            users: users_range,
+        })
+        .await?;
+        let doubles = checker.double_booked(&[show]).await?;
+        if doubles != 0 || run.failed != 0 {
+            report.failures.push(format!(
+                "pgbench {}: {} failed transactions, {doubles} double-booked seats",
+                lock.sql(),
+                run.failed
+            ));
+        }
+        report.ceilings.push(run);
+    }
+    Ok(())
+}
+
+/// Runs one workload, checks the database after booking workloads, and adds the row.
+#[allow(clippy::too_many_arguments)]
+async fn measure(
+    ctx: &Run<'_>,
+    server: &Server,
+    client: &reqwest::Client,
+    plan: &Plan,
+    users: &[User],
+    checker: &Checker,
+    report: &mut Report,
+    name: &'static str,
+    exact_bookings: Option<i64>,
+) -> anyhow::Result<()> {
+    let backend = ctx.backend;
+    let duration = Duration::from_secs_f64(ctx.args.duration);
+    eprintln!("bench: {backend}: {name} for {duration:?}");
+    let seed: u64 = rand::thread_rng().gen();
+    let cpu_before = cpu::Snapshot::take(server.pid());
+    let outcome = load::run(client, &server.base, plan, users, duration, seed).await?;
+    let cpu = match (cpu_before, cpu::Snapshot::take(server.pid())) {
+        (Ok(before), Ok(after)) => Some(after.split_since(&before)),
+        _ => None,
+    };
+    let mut problems = Vec::new();
+    if outcome.errors > 0 {
+        problems.push(format!(
+            "{} errors (answers by status: {:?}, socket errors: {}); first: {}",
+            outcome.errors,
+            outcome.statuses,
+            outcome.socket_errors,
+            outcome.first_error.as_deref().unwrap_or("?")
+        ));
+    }
+    let check = match plan {
+        Plan::Book { shows, .. } => {
+            problems.extend(check_bookings(checker, shows, &outcome, exact_bookings).await?);
+            if problems.is_empty() {
+                Check::Passed
+            } else {
+                Check::Failed
+            }
+        }
+        _ => Check::None,
+    };
+    for problem in problems {
+        report.failures.push(format!("{backend} {name}: {problem}"));
+    }
+    let peak_rss_kib = server.peak_rss_kib().ok();
+    report.rows.push(Row {
+        backend,
+        workload: name,
+        booking: matches!(plan, Plan::Book { .. }),
+        outcome,
+        peak_rss_kib,
+        cpu,
+        ready: server.ready,
+        check,
+    });
+    Ok(())
+}
+
+/// What the service answered must be what it wrote: as many confirmed rows as seats
+/// it answered 201 for, no seat confirmed twice, no seat outside the show.
+async fn check_bookings(
+    checker: &Checker,
+    shows: &[i64],
+    outcome: &Outcome,
+    exact: Option<i64>,
+) -> anyhow::Result<Vec<String>> {
+    let mut problems = Vec::new();
+    let confirmed = checker.confirmed(shows).await?;
+    if confirmed != outcome.seats_booked as i64 {
+        problems.push(format!(
+            "the service answered 201 for {} seats ({} requests) but the database holds {confirmed} confirmed bookings",
+            outcome.seats_booked, outcome.successes
+        ));
+    }
+    let doubles = checker.double_booked(shows).await?;
+    if doubles != 0 {
+        problems.push(format!("{doubles} seats hold two confirmed bookings"));
+    }
+    let outside = checker.out_of_range(shows).await?;
+    if outside != 0 {
+        problems.push(format!("{outside} bookings outside their show's seats"));
+    }
+    if let Some(exact) = exact {
+        if confirmed != exact {
+            problems.push(format!(
+                "expected exactly {exact} confirmed bookings, found {confirmed}"
+            ));
+        }
+    }
+    Ok(problems)
+}

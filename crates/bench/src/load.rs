@@ -1,0 +1,223 @@
+//! The closed-loop load: a fixed number of connections, each sending its next request
+//! as soon as the last one is answered, until the time is up. Every latency goes into
+//! an HDR histogram; every answer is counted by status.
+
+use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use hdrhistogram::Histogram;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
+use reqwest::StatusCode;
+
+use crate::api::User;
+
+/// What each request of a workload does.
+#[derive(Debug, Clone)]
+pub enum Plan {
+    /// POST /api/shows/{id}/book/ for a random show of `shows` and a random run of
+    /// `run` adjacent seats among 1..=`seats` (`seat_number` for runs of one,
+    /// `seat_numbers` otherwise). 201 and 409 are the expected answers.
+    Book {
+        shows: Arc<[i64]>,
+        seats: i32,
+        run: RangeInclusive<i32>,
+    },
+    /// GET this path with the connection's token; 200 expected.
+    Get { path: String },
+    /// POST /api/login/ with the connection's own user; 200 expected.
+    Login,
+}
+
+/// Latencies are recorded in microseconds, up to a minute.
+fn histogram() -> anyhow::Result<Histogram<u64>> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).context("cannot create a latency histogram")
+}
+
+/// What one workload measured.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// From the first request sent to the last answer received.
+    pub elapsed: Duration,
+    pub requests: u64,
+    /// 201 for bookings, 200 otherwise.
+    pub successes: u64,
+    /// Seats booked by the successful requests (= rows the service says it wrote).
+    pub seats_booked: u64,
+    /// 409 answers to booking requests.
+    pub conflicts: u64,
+    /// Anything else: other statuses and socket errors.
+    pub errors: u64,
+    pub statuses: BTreeMap<u16, u64>,
+    pub socket_errors: u64,
+    pub first_error: Option<String>,
+    pub latency: Histogram<u64>,
+    pub conflict_latency: Histogram<u64>,
+}
+
+impl Outcome {
+    fn new() -> anyhow::Result<Self> {
+        Ok(Self {
+            elapsed: Duration::ZERO,
+            requests: 0,
+            successes: 0,
+            seats_booked: 0,
+            conflicts: 0,
+            errors: 0,
+            statuses: BTreeMap::new(),
+            socket_errors: 0,
+            first_error: None,
+            latency: histogram()?,
+            conflict_latency: histogram()?,
+        })
+    }
+
+    fn merge(&mut self, other: Outcome) -> anyhow::Result<()> {
+        self.requests += other.requests;
+        self.successes += other.successes;
+        self.seats_booked += other.seats_booked;
+        self.conflicts += other.conflicts;
+        self.errors += other.errors;
+        self.socket_errors += other.socket_errors;
+        for (status, count) in other.statuses {
+            *self.statuses.entry(status).or_default() += count;
+        }
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
+        self.latency
+            .add(&other.latency)
+            .context("cannot merge latencies")?;
+        self.conflict_latency
+            .add(&other.conflict_latency)
+            .context("cannot merge latencies")?;
+        Ok(())
+    }
+
+    pub fn per_second(&self, count: u64) -> f64 {
+        count as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    fn error(&mut self, message: String) {
+        self.errors += 1;
+        if self.first_error.is_none() {
+            self.first_error = Some(message);
+        }
+    }
+}
+
+/// Runs `plan` on one connection per user for `duration`, and merges what they saw.
+pub async fn run(
+    client: &reqwest::Client,
+    base: &str,
+    plan: &Plan,
+    users: &[User],
+    duration: Duration,
+    seed: u64,
+) -> anyhow::Result<Outcome> {
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, user) in users.iter().enumerate() {
+        let (client, base, plan, user) =
+            (client.clone(), base.to_owned(), plan.clone(), user.clone());
+        let rng = StdRng::seed_from_u64(seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        tasks.spawn(connection(client, base, plan, user, deadline, rng));
+    }
+    let mut total = Outcome::new()?;
+    while let Some(joined) = tasks.join_next().await {
+        total.merge(joined.context("a load task panicked")??)?;
+    }
+    total.elapsed = started.elapsed();
+    Ok(total)
+}
+
+/// One connection's loop.
+async fn connection(
+    client: reqwest::Client,
+    base: String,
+    plan: Plan,
+    user: User,
+    deadline: Instant,
+    mut rng: StdRng,
+) -> anyhow::Result<Outcome> {
+    let mut outcome = Outcome::new()?;
+    let bearer = format!("Bearer {}", user.token);
+    let login_url = format!("{base}/api/login/");
+    let login_body =
+        serde_json::json!({"username": user.username, "password": user.password}).to_string();
+    let (is_booking, expected) = match plan {
+        Plan::Book { .. } => (true, StatusCode::CREATED),
+        _ => (false, StatusCode::OK),
+    };
+    while Instant::now() < deadline {
+        let mut seats_in_request = 0;
+        let request = match &plan {
+            Plan::Book { shows, seats, run } => {
+                let show = shows[rng.gen_range(0..shows.len())];
+                let len = rng.gen_range(run.clone()).clamp(1, *seats);
+                let first = rng.gen_range(1..=*seats - len + 1);
+                seats_in_request = len as u64;
+                let body = if run == &(1..=1) {
+                    format!("{{\"seat_number\":{first}}}")
+                } else {
+                    let list: Vec<String> = (first..first + len).map(|s| s.to_string()).collect();
+                    format!("{{\"seat_numbers\":[{}]}}", list.join(","))
+                };
+                client
+                    .post(format!("{base}/api/shows/{show}/book/"))
+                    .header(AUTHORIZATION, &bearer)
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(body)
+            }
+            Plan::Get { path } => client
+                .get(format!("{base}{path}"))
+                .header(AUTHORIZATION, &bearer),
+            Plan::Login => client
+                .post(&login_url)
+                .header(CONTENT_TYPE, "application/json")
+                .body(login_body.clone()),
+        };
+        let sent = Instant::now();
+        let answer = match request.send().await {
+            Ok(response) => {
+                let status = response.status();
+                match response.bytes().await {
+                    Ok(body) => Ok((status, body)),
+                    Err(error) => Err(format!("body cut short after {status}: {error}")),
+                }
+            }
+            Err(error) => Err(format!("{error:?}")),
+        };
+        let micros = sent.elapsed().as_micros().max(1) as u64;
+        outcome.requests += 1;
+        outcome.latency.saturating_record(micros);
+        match answer {
+            Ok((status, body)) => {
+                *outcome.statuses.entry(status.as_u16()).or_default() += 1;
+                if status == expected {
+                    outcome.successes += 1;
+                    outcome.seats_booked += seats_in_request;
+                } else if is_booking && status == StatusCode::CONFLICT {
+                    outcome.conflicts += 1;
+                    outcome.conflict_latency.saturating_record(micros);
+                } else {
+                    let text = String::from_utf8_lossy(&body);
+                    outcome.error(format!(
+                        "HTTP {status}: {}",
+                        text.chars().take(300).collect::<String>()
+                    ));
+                }
+            }
+            Err(message) => {
+                outcome.socket_errors += 1;
+                outcome.error(message);
+            }
+        }
+    }
+    Ok(outcome)
+}
