@@ -173,6 +173,25 @@ pub fn build_app(
                 call.await.map(|res| res.map_into_left_body())
             })
         })
+        .wrap(Condition::new(
+            !server.cors_allowed_origins.is_empty(),
+            cors(&server.cors_allowed_origins),
+        ))
+        .wrap_fn(move |req, srv| {
+            if !host_allowed(&allowed_hosts, &req) {
+                let response =
+                    ApiError::bad_request("invalid_host", "this Host is not served here")
+                        .error_response();
+                let (req, _) = req.into_parts();
+                return futures_util::future::Either::Left(std::future::ready(Ok(
+                    ServiceResponse::new(req, response).map_into_right_body(),
+                )));
+            }
+            let call = srv.call(req);
+            futures_util::future::Either::Right(async move {
+                call.await.map(|res| res.map_into_left_body())
+            })
+        })
         .wrap_fn(move |mut req, srv| {
             add_trailing_slash(&mut req);
             let request_id = request_id(&req);
@@ -207,25 +226,6 @@ pub fn build_app(
                 }
                 Ok(res)
             }
-        })
-        .wrap(Condition::new(
-            !server.cors_allowed_origins.is_empty(),
-            cors(&server.cors_allowed_origins),
-        ))
-        .wrap_fn(move |req, srv| {
-            if !host_allowed(&allowed_hosts, &req) {
-                let response =
-                    ApiError::bad_request("invalid_host", "this Host is not served here")
-                        .error_response();
-                let (req, _) = req.into_parts();
-                return futures_util::future::Either::Left(std::future::ready(Ok(
-                    ServiceResponse::new(req, response).map_into_right_body(),
-                )));
-            }
-            let call = srv.call(req);
-            futures_util::future::Either::Right(async move {
-                call.await.map(|res| res.map_into_left_body())
-            })
         })
         .wrap(
             DefaultHeaders::new()

@@ -217,6 +217,7 @@ impl From<SignupError> for ApiError {
 impl From<LoginError> for ApiError {
     fn from(error: LoginError) -> Self {
         match error {
+            LoginError::Invalid(fields) => Self::invalid(fields),
             LoginError::InvalidCredentials => {
                 Self::unauthorized("invalid_credentials", "invalid username or password")
             }
@@ -288,7 +289,12 @@ impl From<EditCatalogError> for ApiError {
 impl From<BookError> for ApiError {
     fn from(error: BookError) -> Self {
         match error {
-            BookError::Invalid(fields) => Self::invalid(fields),
+            BookError::Invalid(fields) => {
+                // Every booking validation problem is about seats: one code for them all.
+                let mut e = Self::invalid(fields);
+                e.body.code = "invalid_seat".into();
+                e
+            }
             BookError::ShowNotFound => Self::not_found("show"),
             BookError::ShowStarted => {
                 Self::conflict("show_started", "the show has already started")
@@ -298,8 +304,13 @@ impl From<BookError> for ApiError {
                     "invalid_seat",
                     format!("seat numbers go from 1 to {total_seats} in this show"),
                 );
-                let field = format!("seats {seats:?} do not exist (1 to {total_seats})");
-                e.body.fields = Some(ValidationErrors::single("seat_number", field).0);
+                let problem = format!("seats {seats:?} do not exist (1 to {total_seats})");
+                let field = if seats.len() == 1 {
+                    "seat_number"
+                } else {
+                    "seat_numbers"
+                };
+                e.body.fields = Some(ValidationErrors::single(field, problem).0);
                 e
             }
             BookError::SeatTaken { seats } => {

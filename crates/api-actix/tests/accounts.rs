@@ -244,8 +244,8 @@ async fn wrong_password_and_unknown_user_get_the_same_401(app: TestApp) {
     )
     .await;
     assert_eq!(wrong, unknown);
-    // An invalid username and an empty password get that same answer, not a 400 that
-    // would tell which part was wrong.
+    // An invalid username gets that same answer, not a 400 that would tell which
+    // part was wrong.
     let odd = assert_error(
         app.login("no such user!", "wrong-password-1").await,
         StatusCode::UNAUTHORIZED,
@@ -253,13 +253,14 @@ async fn wrong_password_and_unknown_user_get_the_same_401(app: TestApp) {
     )
     .await;
     assert_eq!(odd, unknown);
+    // A request without a password is malformed whoever it names: 400, and it says so.
     let empty = assert_error(
         app.login("john", "").await,
-        StatusCode::UNAUTHORIZED,
-        "invalid_credentials",
+        StatusCode::BAD_REQUEST,
+        "invalid_input",
     )
     .await;
-    assert_eq!(empty, unknown);
+    assert!(empty["fields"]["password"].is_array(), "{empty}");
 }
 
 async fn concurrent_signups_of_one_name_in_any_case_create_exactly_one_account(app: TestApp) {

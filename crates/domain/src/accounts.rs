@@ -28,6 +28,8 @@ pub enum SignupError {
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum LoginError {
+    #[error("invalid login request: {0}")]
+    Invalid(ValidationErrors),
     #[error("invalid username or password")]
     InvalidCredentials,
     #[error("storage unavailable: {0}")]
@@ -148,6 +150,15 @@ impl AccountService {
     /// Checks credentials and issues a token pair. An unknown user and a wrong password
     /// give the same error after the same hashing work.
     pub async fn login(&self, username: &str, password: &str) -> Result<TokenPair, LoginError> {
+        // A request without credentials is malformed, not a failed login.
+        let mut missing = ValidationErrors::default();
+        if username.is_empty() {
+            missing.add("username", "this field is required");
+        }
+        if password.is_empty() {
+            missing.add("password", "this field is required");
+        }
+        missing.into_result().map_err(LoginError::Invalid)?;
         let Some(password) = Password::candidate(password) else {
             return Err(LoginError::InvalidCredentials);
         };
@@ -404,10 +415,14 @@ mod tests {
             MockPasswordHasher::new(),
             MockTokenService::new(),
         );
-        assert_eq!(
-            block_on(svc.login("john", "")).unwrap_err(),
-            LoginError::InvalidCredentials
-        );
+        assert!(matches!(
+            block_on(svc.login("john", "")),
+            Err(LoginError::Invalid(_))
+        ));
+        assert!(matches!(
+            block_on(svc.login("", "x")),
+            Err(LoginError::Invalid(_))
+        ));
         assert_eq!(
             block_on(svc.login("john", &"x".repeat(10_000))).unwrap_err(),
             LoginError::InvalidCredentials
