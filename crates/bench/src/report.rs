@@ -197,7 +197,7 @@ impl Report {
         if let Some((rate, threads)) = self.argon2 {
             let _ = write!(
                 out,
-                "- argon2id (m = 19,456 KiB, t = 2, p = 1) in-process on {threads} threads: **{} hashes/s**",
+                "- argon2id (m = 19,456 KiB, t = 2, p = 1), hashing alone in-process on {threads} threads: **{} hashes/s**",
                 count(rate)
             );
             for backend in [Backend::Postgres, Backend::Sqlite] {
