@@ -6,7 +6,6 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::upsert::DecoratableTarget;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use domain::rules;
 use domain::*;
@@ -149,20 +148,85 @@ impl BackendOps for AsyncPgConnection {
     }
 
     async fn insert_free_seats(&mut self, rows: &[NewBookingRow]) -> QueryResult<Vec<BookingRow>> {
-        // The rows arrive in ascending seat order and PostgreSQL inserts them in that
-        // order, so the partial unique index's entries (the per-seat locks) are always
-        // taken in one order: two multi-seat requests cannot deadlock. A seat being
-        // booked by a transaction still in flight makes this wait for its outcome; once
-        // it commits, the seat is skipped here and reported as taken.
-        diesel::insert_into(bookings::table)
-            .values(rows)
-            .on_conflict((bookings::show_id, bookings::seat_number))
-            .filter_target(bookings::status.eq(CONFIRMED))
-            .do_nothing()
-            .returning(BookingRow::as_returning())
-            .get_results(self)
-            .await
+        let Some(first) = rows.first() else {
+            return Ok(Vec::new());
+        };
+        InsertFreeSeats {
+            user_id: first.user_id,
+            show_id: first.show_id,
+            seats: rows.iter().map(|r| r.seat_number).collect(),
+            booking_time: first.booking_time,
+        }
+        .get_results(self)
+        .await
     }
+}
+
+/// The booking insert on PostgreSQL, one statement for any number of seats:
+///
+/// ```sql
+/// INSERT INTO bookings (user_id, show_id, seat_number, status, booking_time)
+/// SELECT $1, $2, seat, 'CONFIRMED', $3 FROM unnest($4) WITH ORDINALITY AS t(seat, n) ORDER BY n
+/// ON CONFLICT (show_id, seat_number) WHERE status = 'CONFIRMED' DO NOTHING RETURNING ...
+/// ```
+///
+/// - The seats arrive in ascending order and are inserted in that order, so the partial
+///   unique index's entries (the per-seat locks) are always taken in one order: two
+///   multi-seat requests cannot deadlock. A seat being booked by a transaction still in
+///   flight makes the insert wait for its outcome; if that commits, the seat is skipped
+///   here and reported as taken.
+/// - Its text never changes, so Diesel prepares it once per connection (the builder's
+///   upsert is parsed and planned on every booking).
+/// - `'CONFIRMED'` is a literal, not a parameter: once PostgreSQL switches a prepared
+///   statement to a generic plan, `status = $n` no longer proves the partial index's
+///   predicate and the conflict target stops matching the index.
+struct InsertFreeSeats {
+    user_id: i64,
+    show_id: i64,
+    seats: Vec<i32>,
+    booking_time: chrono::NaiveDateTime,
+}
+
+impl diesel::query_builder::QueryId for InsertFreeSeats {
+    type QueryId = Self;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for InsertFreeSeats {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{Array, BigInt, Integer, Timestamp};
+        out.push_sql(
+            "INSERT INTO bookings (user_id, show_id, seat_number, status, booking_time) SELECT ",
+        );
+        out.push_bind_param::<BigInt, _>(&self.user_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, _>(&self.show_id)?;
+        out.push_sql(", seat, 'CONFIRMED', ");
+        out.push_bind_param::<Timestamp, _>(&self.booking_time)?;
+        out.push_sql(" FROM unnest(");
+        out.push_bind_param::<Array<Integer>, _>(&self.seats)?;
+        out.push_sql(
+            ") WITH ORDINALITY AS t(seat, n) ORDER BY n \
+             ON CONFLICT (show_id, seat_number) WHERE status = 'CONFIRMED' DO NOTHING \
+             RETURNING id, user_id, show_id, seat_number, status, booking_time, cancelled_at",
+        );
+        Ok(())
+    }
+}
+
+impl diesel::query_builder::Query for InsertFreeSeats {
+    type SqlType = (
+        diesel::sql_types::BigInt,
+        diesel::sql_types::BigInt,
+        diesel::sql_types::BigInt,
+        diesel::sql_types::Integer,
+        diesel::sql_types::Text,
+        diesel::sql_types::Timestamp,
+        diesel::sql_types::Nullable<diesel::sql_types::Timestamp>,
+    );
 }
 
 /// On SQLite every write transaction is `BEGIN IMMEDIATE`: it holds the database's one

@@ -136,7 +136,60 @@ on_both_backends!(
     race_64_tasks_for_64_seats_all_win,
     race_overlapping_multi_seat_requests_never_deadlock_or_half_book,
     race_across_two_processes_exactly_one_wins,
+    booking_keeps_working_when_its_statement_is_reused_many_times,
 );
+
+/// One connection, so the booking statement is prepared once and then reused: past
+/// PostgreSQL's fifth execution it may run on a generic plan, which must still find the
+/// partial unique index.
+async fn booking_keeps_working_when_its_statement_is_reused_many_times(f: Fixture) {
+    let mut settings = f.db.settings();
+    settings.pool_size = 1;
+    let store = DieselStore::new(Database::connect(&settings).unwrap());
+    let show = f.show(100).await;
+    let (a, b) = (f.user("a").await, f.user("b").await);
+    for seat in 1..=12i64 {
+        let seats = SeatSelection::new(&[seat]).unwrap();
+        assert!(
+            store
+                .book_seats(show.id, &a, &seats, Utc::now())
+                .await
+                .is_ok(),
+            "seat {seat}"
+        );
+        assert_eq!(
+            store
+                .book_seats(show.id, &b, &seats, Utc::now())
+                .await
+                .unwrap_err(),
+            BookError::SeatTaken {
+                seats: vec![seat as i32]
+            }
+        );
+    }
+    for start in (20..80i64).step_by(5) {
+        let seats = SeatSelection::new(&[start, start + 1, start + 2]).unwrap();
+        assert_eq!(
+            store
+                .book_seats(show.id, &a, &seats, Utc::now())
+                .await
+                .unwrap()
+                .len(),
+            3
+        );
+        let overlapping = SeatSelection::new(&[start + 2, start + 3]).unwrap();
+        assert_eq!(
+            store
+                .book_seats(show.id, &b, &overlapping, Utc::now())
+                .await
+                .unwrap_err(),
+            BookError::SeatTaken {
+                seats: vec![start as i32 + 2]
+            }
+        );
+    }
+    assert_eq!(f.booked(&show).await.len(), 12 + 12 * 3);
+}
 
 async fn usernames_are_unique_regardless_of_case(f: Fixture) {
     let john = f.user("John").await;
