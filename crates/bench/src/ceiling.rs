@@ -26,8 +26,8 @@ impl ShowLock {
     }
 }
 
-/// `book_once` on PostgreSQL for one random seat, statement for statement as Diesel
-/// sends it: BEGIN; lock the show row; insert unless the seat is held; COMMIT when a
+/// `book_once` on PostgreSQL for one random seat, statement for statement as the service
+/// sends it (the insert is `InsertFreeSeats` in infra-diesel's repo.rs): BEGIN; lock the show row; insert unless the seat is held; COMMIT when a
 /// row came back, ROLLBACK otherwise (the service rolls back a refused booking).
 pub fn booking_script(lock: ShowLock) -> String {
     format!(
@@ -36,7 +36,7 @@ pub fn booking_script(lock: ShowLock) -> String {
 \set id 0
 BEGIN;
 SELECT "shows"."id", "shows"."start_time", "shows"."total_seats" FROM "shows" WHERE ("shows"."id" = :show) LIMIT 1 {lock};
-INSERT INTO "bookings" ("user_id", "show_id", "seat_number", "status", "booking_time") VALUES (:user, :show, :seat, 'CONFIRMED', LOCALTIMESTAMP) ON CONFLICT ("show_id", "seat_number") WHERE ("bookings"."status" = 'CONFIRMED') DO NOTHING RETURNING "bookings"."id", "bookings"."user_id", "bookings"."show_id", "bookings"."seat_number", "bookings"."status", "bookings"."booking_time", "bookings"."cancelled_at" \aset
+INSERT INTO bookings (user_id, show_id, seat_number, status, booking_time) SELECT :user, :show, seat, 'CONFIRMED', LOCALTIMESTAMP FROM unnest(ARRAY[:seat::int]) WITH ORDINALITY AS t(seat, n) ORDER BY n ON CONFLICT (show_id, seat_number) WHERE status = 'CONFIRMED' DO NOTHING RETURNING id, user_id, show_id, seat_number, status, booking_time, cancelled_at \aset
 \if :id > 0
 COMMIT;
 \else
