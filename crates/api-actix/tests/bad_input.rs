@@ -118,7 +118,7 @@ async fn seat_beyond_total_seats_is_400_invalid_seat_and_books_nothing(app: Test
     assert_error(
         app.book(&john, show, json!({"seat_number": 10_001})).await,
         StatusCode::BAD_REQUEST,
-        "invalid_input",
+        "invalid_seat",
     )
     .await;
     assert!(app.booked_seats(&john, show).await.is_empty());

@@ -190,6 +190,6 @@ mod tests {
         let update = booking_script(ShowLock::Update);
         assert!(share.contains("LIMIT 1 FOR SHARE;"));
         assert_eq!(share.replace("FOR SHARE", "FOR UPDATE"), update);
-        assert!(share.contains("ON CONFLICT (\"show_id\", \"seat_number\") WHERE"));
+        assert!(share.contains("ON CONFLICT (show_id, seat_number) WHERE status = 'CONFIRMED'"));
     }
 }
