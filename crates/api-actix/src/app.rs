@@ -159,32 +159,31 @@ pub fn build_app(
                 )
             }),
         )
-        .wrap_fn(|req, srv| {
-            if is_unknown_swagger_file(req.path()) {
-                let response = ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such file")
-                    .error_response();
-                let (req, _) = req.into_parts();
-                return futures_util::future::Either::Left(std::future::ready(Ok(
-                    ServiceResponse::new(req, response).map_into_right_body(),
-                )));
-            }
-            let call = srv.call(req);
-            futures_util::future::Either::Right(async move {
-                call.await.map(|res| res.map_into_left_body())
-            })
-        })
         .wrap(Condition::new(
             !server.cors_allowed_origins.is_empty(),
             cors(&server.cors_allowed_origins),
         ))
         .wrap_fn(move |req, srv| {
-            if !host_allowed(&allowed_hosts, &req) {
-                let response =
-                    ApiError::bad_request("invalid_host", "this Host is not served here")
-                        .error_response();
+            // Answered here, before routing: a Host this service does not serve, and
+            // Swagger UI files that do not exist (the bundled handler would panic).
+            let refusal = if !host_allowed(&allowed_hosts, &req) {
+                Some(ApiError::bad_request(
+                    "invalid_host",
+                    "this Host is not served here",
+                ))
+            } else if is_unknown_swagger_file(req.path()) {
+                Some(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    "no such file",
+                ))
+            } else {
+                None
+            };
+            if let Some(error) = refusal {
                 let (req, _) = req.into_parts();
                 return futures_util::future::Either::Left(std::future::ready(Ok(
-                    ServiceResponse::new(req, response).map_into_right_body(),
+                    ServiceResponse::new(req, error.error_response()).map_into_right_body(),
                 )));
             }
             let call = srv.call(req);

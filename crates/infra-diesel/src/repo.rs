@@ -57,6 +57,23 @@ macro_rules! write_tx {
     };
 }
 
+/// What a [`ShowRow`] is read from: a show joined with its movie.
+const SHOW_COLUMNS: (
+    shows::id,
+    shows::movie_id,
+    movies::title,
+    shows::screen_name,
+    shows::start_time,
+    shows::total_seats,
+) = (
+    shows::id,
+    shows::movie_id,
+    movies::title,
+    shows::screen_name,
+    shows::start_time,
+    shows::total_seats,
+);
+
 /// The error of a transaction body: a database failure, or a rule of the cinema that
 /// refused the change (which rolls the transaction back).
 enum TxError<E> {
@@ -341,14 +358,7 @@ impl DieselStore {
             }
             let mut query = filtered!()
                 .order((shows::start_time.asc(), shows::id.asc()))
-                .select((
-                    shows::id,
-                    shows::movie_id,
-                    movies::title,
-                    shows::screen_name,
-                    shows::start_time,
-                    shows::total_seats,
-                ));
+                .select(SHOW_COLUMNS);
             let total = match page {
                 Some(page) => {
                     query = query.limit(page.limit).offset(page.offset);
@@ -396,14 +406,7 @@ impl DieselStore {
             let row: Option<ShowRow> = shows::table
                 .inner_join(movies::table)
                 .filter(shows::id.eq(id.0))
-                .select((
-                    shows::id,
-                    shows::movie_id,
-                    movies::title,
-                    shows::screen_name,
-                    shows::start_time,
-                    shows::total_seats,
-                ))
+                .select(SHOW_COLUMNS)
                 .first(conn)
                 .await
                 .optional()
@@ -745,14 +748,7 @@ impl CatalogRepository for DieselStore {
             let row: Option<ShowRow> = shows::table
                 .inner_join(movies::table)
                 .filter(shows::id.eq(id.0))
-                .select((
-                    shows::id,
-                    shows::movie_id,
-                    movies::title,
-                    shows::screen_name,
-                    shows::start_time,
-                    shows::total_seats,
-                ))
+                .select(SHOW_COLUMNS)
                 .first(conn)
                 .await
                 .optional()
