@@ -331,10 +331,9 @@ pub const MAX_TOTAL_SEATS: i64 = 10_000;
 /// Years a show may start in, and a date filter may name: what every database stores.
 pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=9999;
 
-pub fn parse_start_time(raw: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
-    use chrono::Datelike;
-    if YEARS.contains(&raw.year()) {
-        Ok(raw)
+fn within_years(year: i32) -> Result<(), String> {
+    if YEARS.contains(&year) {
+        Ok(())
     } else {
         Err(format!(
             "must be in the years {} to {}",
@@ -342,27 +341,16 @@ pub fn parse_start_time(raw: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
             YEARS.end()
         ))
     }
+}
+
+pub fn parse_start_time(raw: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    use chrono::Datelike;
+    within_years(raw.year()).map(|()| raw)
 }
 
 pub fn parse_date(raw: NaiveDate) -> Result<NaiveDate, String> {
     use chrono::Datelike;
-    if YEARS.contains(&raw.year()) {
-        Ok(raw)
-    } else {
-        Err(format!(
-            "must be in the years {} to {}",
-            YEARS.start(),
-            YEARS.end()
-        ))
-    }
-}
-
-pub fn parse_total_seats(raw: i64) -> Result<i32, String> {
-    if (1..=MAX_TOTAL_SEATS).contains(&raw) {
-        Ok(raw as i32)
-    } else {
-        Err(format!("must be between 1 and {MAX_TOTAL_SEATS}"))
-    }
+    within_years(raw.year()).map(|()| raw)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
