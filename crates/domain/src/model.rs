@@ -353,6 +353,14 @@ pub fn parse_date(raw: NaiveDate) -> Result<NaiveDate, String> {
     within_years(raw.year()).map(|()| raw)
 }
 
+pub fn parse_total_seats(raw: i64) -> Result<i32, String> {
+    if (1..=MAX_TOTAL_SEATS).contains(&raw) {
+        Ok(raw as i32)
+    } else {
+        Err(format!("must be between 1 and {MAX_TOTAL_SEATS}"))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewShow {
     pub movie_id: MovieId,
