@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::sql_types::BigInt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use domain::rules;
 use domain::*;
@@ -73,6 +74,13 @@ const SHOW_COLUMNS: (
     shows::start_time,
     shows::total_seats,
 );
+
+/// The confirmed bookings of the show of the current row, as a correlated subquery.
+fn confirmed_bookings_of_show() -> diesel::expression::SqlLiteral<BigInt> {
+    diesel::dsl::sql::<BigInt>(
+        "(SELECT count(*) FROM bookings WHERE bookings.show_id = shows.id AND bookings.status = 'CONFIRMED')",
+    )
+}
 
 /// The error of a transaction body: a database failure, or a rule of the cinema that
 /// refused the change (which rolls the transaction back).
@@ -356,46 +364,35 @@ impl DieselStore {
                     query
                 }};
             }
+            // One query for the page, its shows' confirmed bookings and the total: a
+            // correlated count per listed show, and the total as a window over the
+            // filtered rows (computed before LIMIT/OFFSET).
             let mut query = filtered!()
                 .order((shows::start_time.asc(), shows::id.asc()))
-                .select(SHOW_COLUMNS);
-            let total = match page {
-                Some(page) => {
-                    query = query.limit(page.limit).offset(page.offset);
-                    Some(
-                        filtered!()
-                            .count()
-                            .get_result::<i64>(conn)
-                            .await
-                            .map_err(db_error)?,
-                    )
+                .select((
+                    SHOW_COLUMNS,
+                    confirmed_bookings_of_show(),
+                    diesel::dsl::sql::<BigInt>("count(*) OVER ()"),
+                ));
+            if let Some(page) = page {
+                query = query.limit(page.limit).offset(page.offset);
+            }
+            let rows: Vec<(ShowRow, i64, i64)> = query.load(conn).await.map_err(db_error)?;
+            let total = match (rows.iter().next(), page) {
+                (Some((_, _, total)), _) => *total,
+                (None, Some(page)) if page.offset > 0 => {
+                    // Past the last page the window has no row to ride on.
+                    filtered!()
+                        .count()
+                        .get_result::<i64>(conn)
+                        .await
+                        .map_err(db_error)?
                 }
-                None => None,
+                (None, _) => 0,
             };
-            let rows: Vec<ShowRow> = query.load(conn).await.map_err(db_error)?;
-            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-            let counts: Vec<(i64, i64)> = if ids.is_empty() {
-                Vec::new()
-            } else {
-                bookings::table
-                    .filter(bookings::show_id.eq_any(&ids))
-                    .filter(bookings::status.eq(CONFIRMED))
-                    .group_by(bookings::show_id)
-                    .select((bookings::show_id, diesel::dsl::count_star()))
-                    .load(conn)
-                    .await
-                    .map_err(db_error)?
-            };
-            let total = total.unwrap_or(rows.len() as i64);
             let items = rows
                 .into_iter()
-                .map(|row| {
-                    let booked = counts
-                        .iter()
-                        .find(|(id, _)| *id == row.id)
-                        .map_or(0, |(_, n)| *n);
-                    row.into_show(booked)
-                })
+                .map(|(row, booked, _)| row.into_show(booked))
                 .collect();
             Ok(Listing { items, total })
         })

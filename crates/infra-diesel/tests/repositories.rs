@@ -344,6 +344,28 @@ async fn shows_are_filtered_and_count_available_seats(f: Fixture) {
         vec![late.id]
     );
 
+    let past_the_end = f
+        .store
+        .list_shows(ShowFilter::default(), Page::new(Some(2), Some(10)).unwrap())
+        .await
+        .unwrap();
+    assert!(past_the_end.items.is_empty());
+    assert_eq!(
+        past_the_end.total, 4,
+        "the total is known past the last page"
+    );
+    let second_page = f
+        .store
+        .list_shows(ShowFilter::default(), Page::new(Some(2), Some(2)).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(second_page.total, 4);
+    assert_eq!(
+        second_page.items.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![late.id, other.id]
+    );
+    assert_eq!(second_page.items[0].available_seats, 7);
+
     let one = f.store.get_show(late.id).await.unwrap().unwrap();
     assert_eq!(one.available_seats, 7);
     assert_eq!(one.start_time, day(2, 20));
