@@ -378,7 +378,7 @@ impl DieselStore {
                 query = query.limit(page.limit).offset(page.offset);
             }
             let rows: Vec<(ShowRow, i64, i64)> = query.load(conn).await.map_err(db_error)?;
-            let total = match (rows.iter().next(), page) {
+            let total = match (<[_]>::first(&rows), page) {
                 (Some((_, _, total)), _) => *total,
                 (None, Some(page)) if page.offset > 0 => {
                     // Past the last page the window has no row to ride on.
