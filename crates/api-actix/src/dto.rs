@@ -124,7 +124,7 @@ pub struct ShowResponse {
 pub struct SeatResponse {
     pub seat_number: i32,
     /// `available` or `booked`.
-    pub status: String,
+    pub status: &'static str,
 }
 
 #[derive(Debug, Deserialize, Apiv2Schema)]
@@ -294,7 +294,7 @@ impl From<SeatState> for SeatResponse {
     fn from(seat: SeatState) -> Self {
         Self {
             seat_number: seat.seat_number,
-            status: if seat.booked { "booked" } else { "available" }.into(),
+            status: if seat.booked { "booked" } else { "available" },
         }
     }
 }
