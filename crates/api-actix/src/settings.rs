@@ -162,3 +162,39 @@ impl Settings {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        let mut settings = Settings::load().expect("defaults load");
+        settings.env = "production".into();
+        settings.database.url = "postgres://app@db/x".into();
+        settings
+    }
+
+    #[test]
+    fn secrets_print_redacted() {
+        let mut settings = settings();
+        settings.auth.jwt_secret =
+            SecretString::from("a-production-secret-of-more-than-32-bytes".to_owned());
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("a-production-secret"), "{printed}");
+        assert!(printed.contains("REDACTED"), "{printed}");
+    }
+
+    #[test]
+    fn production_refuses_weak_secrets_and_sqlite() {
+        let mut settings = settings();
+        assert!(settings.check().is_err(), "the development secret");
+        settings.auth.jwt_secret = SecretString::from("short".to_owned());
+        assert!(settings.check().is_err(), "a short secret");
+        settings.auth.jwt_secret = SecretString::from("x".repeat(32));
+        assert!(settings.check().is_ok());
+        settings.database.url = "sqlite://data/x.sqlite3".into();
+        assert!(settings.check().is_err(), "SQLite in production");
+        settings.database.allow_sqlite_in_production = true;
+        assert!(settings.check().is_ok());
+    }
+}

@@ -265,28 +265,17 @@ async fn wrong_password_and_unknown_user_get_the_same_401(app: TestApp) {
 
 async fn concurrent_signups_of_one_name_in_any_case_create_exactly_one_account(app: TestApp) {
     let names = ["mia", "MIA", "Mia", "mIa", "miA", "MIa", "mia", "MIA"];
-    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(names.len()));
-    let handles: Vec<_> = names
+    let requests = names
         .iter()
         .enumerate()
         .map(|(i, name)| {
-            let request = app
-                .client
+            app.client
                 .post(app.url("/api/signup/"))
-                .json(&json!({"username": name, "password": format!("password-number-{i}")}));
-            let barrier = barrier.clone();
-            tokio::spawn(async move {
-                barrier.wait().await;
-                let response = request.send().await.expect("send");
-                let status = response.status();
-                let body: Value = response.json().await.expect("JSON body");
-                (status, body)
-            })
+                .json(&json!({"username": name, "password": format!("password-number-{i}")}))
         })
         .collect();
     let mut created = Vec::new();
-    for handle in handles {
-        let (status, body) = handle.await.expect("join");
+    for (status, body) in common::send_together(requests).await {
         match status {
             StatusCode::CREATED => created.push(body),
             StatusCode::CONFLICT => assert_eq!(body["code"], "username_taken", "{body}"),

@@ -404,31 +404,20 @@ async fn concurrent_cancels_of_one_booking_succeed_exactly_once(app: TestApp) {
     let john = app.user_token("john").await;
     let id = book_ok(&app, &john, show, json!({"seat_number": 7})).await[0];
     const SENDERS: usize = 12;
-    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(SENDERS));
-    let handles: Vec<_> = (0..SENDERS)
+    let requests = (0..SENDERS)
         .map(|i| {
             let method = if i % 2 == 0 {
                 Method::DELETE
             } else {
                 Method::POST
             };
-            let request = app
-                .client
+            app.client
                 .request(method, app.url(&cancel_path(id)))
-                .bearer_auth(&john);
-            let barrier = barrier.clone();
-            tokio::spawn(async move {
-                barrier.wait().await;
-                let response = request.send().await.expect("send");
-                let status = response.status();
-                let body: Value = response.json().await.expect("JSON body");
-                (status, body)
-            })
+                .bearer_auth(&john)
         })
         .collect();
     let mut ok = 0;
-    for handle in handles {
-        let (status, body) = handle.await.expect("join");
+    for (status, body) in common::send_together(requests).await {
         match status {
             StatusCode::OK => ok += 1,
             StatusCode::CONFLICT => assert_eq!(body["code"], "already_cancelled", "{body}"),

@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use common::{Backend, ServerProcess, TestApp, TestDatabase};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -15,36 +13,26 @@ on_both_backends!(fifty_clients_one_seat_exactly_one_wins);
 
 /// Sends one booking per (address, token) at the same instant; returns the statuses.
 async fn race(addresses: &[String], tokens: &[String], show: i64, seat: i64) -> Vec<StatusCode> {
-    let barrier = Arc::new(tokio::sync::Barrier::new(tokens.len()));
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()
         .unwrap();
-    let handles: Vec<_> = tokens
+    let requests = tokens
         .iter()
         .enumerate()
         .map(|(i, token)| {
             let url = format!("{}/api/shows/{show}/book/", addresses[i % addresses.len()]);
-            let (client, token, barrier) = (client.clone(), token.clone(), barrier.clone());
-            tokio::spawn(async move {
-                let request = client
-                    .post(url)
-                    .bearer_auth(token)
-                    .json(&json!({"seat_number": seat}));
-                barrier.wait().await;
-                request
-                    .send()
-                    .await
-                    .map(|r| r.status())
-                    .expect("request failed")
-            })
+            client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"seat_number": seat}))
         })
         .collect();
-    let mut statuses = Vec::new();
-    for handle in handles {
-        statuses.push(handle.await.unwrap());
-    }
-    statuses
+    common::send_together(requests)
+        .await
+        .into_iter()
+        .map(|(status, _)| status)
+        .collect()
 }
 
 async fn tokens(app: &TestApp, n: usize) -> Vec<String> {

@@ -98,12 +98,7 @@ async fn metrics_are_served_in_prometheus_text_format(app: TestApp) {
         .await
         .expect("send");
     assert_eq!(response.status(), StatusCode::OK, "GET /metrics");
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let content_type = common::content_type(&response);
     assert!(content_type.starts_with("text/plain"), "{content_type}");
     let text = response.text().await.expect("metrics");
     assert!(

@@ -114,6 +114,18 @@ fn refuse<T, E>(error: E) -> Result<T, TxError<E>> {
     Err(TxError::Rule(error))
 }
 
+/// What a booking or a staff edit reads of a show before the row lock (if any) is added.
+fn show_lock_row(
+    id: i64,
+) -> diesel::dsl::Select<
+    diesel::dsl::Find<shows::table, i64>,
+    (shows::id, shows::start_time, shows::total_seats),
+> {
+    shows::table
+        .find(id)
+        .select((shows::id, shows::start_time, shows::total_seats))
+}
+
 /// What differs between backends inside a write transaction.
 #[async_trait]
 trait BackendOps {
@@ -133,23 +145,11 @@ trait BackendOps {
 #[async_trait]
 impl BackendOps for AsyncPgConnection {
     async fn show_for_share(&mut self, id: i64) -> QueryResult<Option<ShowLockRow>> {
-        shows::table
-            .find(id)
-            .select((shows::id, shows::start_time, shows::total_seats))
-            .for_share()
-            .first(self)
-            .await
-            .optional()
+        show_lock_row(id).for_share().first(self).await.optional()
     }
 
     async fn show_for_update(&mut self, id: i64) -> QueryResult<Option<ShowLockRow>> {
-        shows::table
-            .find(id)
-            .select((shows::id, shows::start_time, shows::total_seats))
-            .for_update()
-            .first(self)
-            .await
-            .optional()
+        show_lock_row(id).for_update().first(self).await.optional()
     }
 
     async fn movie_shows_for_update(&mut self, movie: i64) -> QueryResult<Vec<i64>> {
@@ -263,12 +263,7 @@ impl BackendOps for SqliteConn {
     }
 
     async fn show_for_update(&mut self, id: i64) -> QueryResult<Option<ShowLockRow>> {
-        shows::table
-            .find(id)
-            .select((shows::id, shows::start_time, shows::total_seats))
-            .first(self)
-            .await
-            .optional()
+        show_lock_row(id).first(self).await.optional()
     }
 
     async fn movie_shows_for_update(&mut self, movie: i64) -> QueryResult<Vec<i64>> {
@@ -400,23 +395,15 @@ impl DieselStore {
 
     async fn show_by_id(&self, id: ShowId) -> Result<Option<Show>, StoreError> {
         with_conn!(&self.db, |conn| {
-            let row: Option<ShowRow> = shows::table
+            let row: Option<(ShowRow, i64)> = shows::table
                 .inner_join(movies::table)
                 .filter(shows::id.eq(id.0))
-                .select(SHOW_COLUMNS)
+                .select((SHOW_COLUMNS, confirmed_bookings_of_show()))
                 .first(conn)
                 .await
                 .optional()
                 .map_err(db_error)?;
-            let Some(row) = row else { return Ok(None) };
-            let booked: i64 = bookings::table
-                .filter(bookings::show_id.eq(id.0))
-                .filter(bookings::status.eq(CONFIRMED))
-                .count()
-                .get_result(conn)
-                .await
-                .map_err(db_error)?;
-            Ok(Some(row.into_show(booked)))
+            Ok(row.map(|(row, booked)| row.into_show(booked)))
         })
     }
 

@@ -210,15 +210,43 @@ impl TestApp {
     }
 }
 
-/// Asserts the status and that the body is the contract's JSON error with this code.
-pub async fn assert_error(response: Response, status: StatusCode, code: &str) -> Value {
-    assert_eq!(response.status(), status, "unexpected status");
-    let content_type = response
+/// The response's `Content-Type`, or "" without one.
+pub fn content_type(response: &Response) -> String {
+    response
         .headers()
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
-        .to_owned();
+        .to_owned()
+}
+
+/// Sends every request at the same instant (all wait behind one barrier) and returns
+/// each answer's status and JSON body (`Null` when it is not JSON), in request order.
+pub async fn send_together(requests: Vec<reqwest::RequestBuilder>) -> Vec<(StatusCode, Value)> {
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(requests.len()));
+    let handles: Vec<_> = requests
+        .into_iter()
+        .map(|request| {
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let response = request.send().await.expect("send the request");
+                let status = response.status();
+                (status, response.json().await.unwrap_or(Value::Null))
+            })
+        })
+        .collect();
+    let mut answers = Vec::with_capacity(handles.len());
+    for handle in handles {
+        answers.push(handle.await.expect("request task"));
+    }
+    answers
+}
+
+/// Asserts the status and that the body is the contract's JSON error with this code.
+pub async fn assert_error(response: Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(response.status(), status, "unexpected status");
+    let content_type = content_type(&response);
     assert!(
         content_type.starts_with("application/json"),
         "error is not JSON: {content_type}"
