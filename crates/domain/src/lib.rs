@@ -1,7 +1,8 @@
-//! The cinema's rules, free of I/O: entities and value objects ([`model`]), the ports
-//! that storage and the outside world implement ([`ports`]), the rules checked inside
-//! a booking transaction ([`rules`]) and the use cases ([`accounts`], [`catalog`],
-//! [`booking`]).
+//! The cinema's rules, free of I/O, filed by area: [`shared`] (ids, validation, paging,
+//! the storage error, the clock), [`accounts`], [`catalog`] and [`booking`]. Each area
+//! has its values and entities (`model`), the ports it needs (`ports`), its use cases
+//! (`service`) and, where it has them, the rules a storage adapter applies under its
+//! locks (`rules`). Everything is re-exported at the root, so `domain::Show` is enough.
 
 // No unwrap in code a request or the database can reach; tests may.
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
@@ -9,12 +10,9 @@
 pub mod accounts;
 pub mod booking;
 pub mod catalog;
-pub mod model;
-pub mod ports;
-pub mod rules;
+pub mod shared;
 
-pub use accounts::*;
-pub use booking::*;
-pub use catalog::*;
-pub use model::*;
-pub use ports::*;
+// Both `booking` and `catalog` have a `rules` module; they are named by area
+// (`domain::booking::rules`), never from the root.
+#[allow(ambiguous_glob_reexports)]
+pub use {accounts::*, booking::*, catalog::*, shared::*};

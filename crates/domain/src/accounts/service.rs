@@ -1,11 +1,13 @@
-//! Accounts: sign up, log in, refresh a token, authenticate a request, who am I.
+//! The account use cases: sign up, log in, refresh a token, authenticate a request,
+//! who am I.
 
 use std::sync::Arc;
 
 use thiserror::Error;
 
-use crate::model::*;
-use crate::ports::*;
+use super::model::*;
+use super::ports::*;
+use crate::shared::{Clock, StoreError, ValidationErrors};
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SignupInput {
@@ -20,10 +22,10 @@ pub enum SignupError {
     Invalid(ValidationErrors),
     #[error("username already taken")]
     UsernameTaken,
-    #[error("storage unavailable: {0}")]
-    Unavailable(String),
-    #[error("unexpected: {0}")]
-    Unexpected(String),
+    #[error(transparent)]
+    Hashing(#[from] HashError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -32,20 +34,21 @@ pub enum LoginError {
     Invalid(ValidationErrors),
     #[error("invalid username or password")]
     InvalidCredentials,
-    #[error("storage unavailable: {0}")]
-    Unavailable(String),
-    #[error("unexpected: {0}")]
-    Unexpected(String),
+    /// The credentials were right but no token could be made: a fault of ours.
+    #[error("cannot issue tokens: {0}")]
+    IssueFailed(TokenError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum RefreshError {
     #[error("refresh token refused: {0}")]
     InvalidToken(TokenError),
-    #[error("storage unavailable: {0}")]
-    Unavailable(String),
-    #[error("unexpected: {0}")]
-    Unexpected(String),
+    #[error("cannot issue a token: {0}")]
+    IssueFailed(TokenError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -53,34 +56,16 @@ pub enum MeError {
     /// The token is valid but its user no longer exists.
     #[error("user no longer exists")]
     UserGone,
-    #[error("storage unavailable: {0}")]
-    Unavailable(String),
-    #[error("unexpected: {0}")]
-    Unexpected(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
-
-/// Lets `?` turn a storage failure into the use case's own `Unavailable`/`Unexpected`.
-macro_rules! from_store_error {
-    ($($error:ty),*) => {$(
-        impl From<StoreError> for $error {
-            fn from(error: StoreError) -> Self {
-                match error {
-                    StoreError::Unavailable(m) => Self::Unavailable(m),
-                    StoreError::Unexpected(m) => Self::Unexpected(m),
-                }
-            }
-        }
-    )*};
-}
-pub(crate) use from_store_error;
-
-from_store_error!(SignupError, LoginError, RefreshError, MeError);
 
 #[derive(Clone)]
 pub struct AccountService {
     users: Arc<dyn UserRepository>,
     hasher: Arc<dyn PasswordHasher>,
     tokens: Arc<dyn TokenService>,
+    clock: Arc<dyn Clock>,
 }
 
 impl AccountService {
@@ -88,11 +73,13 @@ impl AccountService {
         users: Arc<dyn UserRepository>,
         hasher: Arc<dyn PasswordHasher>,
         tokens: Arc<dyn TokenService>,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             users,
             hasher,
             tokens,
+            clock,
         }
     }
 
@@ -122,23 +109,18 @@ impl AccountService {
             None | Some("") => None,
             Some(raw) => errors.take("email", Email::parse(raw)),
         };
-        errors.into_result().map_err(SignupError::Invalid)?;
         let (Some(username), Some(password)) = (username, password) else {
-            return Err(SignupError::Unexpected(
-                "validation passed without values".into(),
-            ));
+            return Err(SignupError::Invalid(errors));
         };
-        let password_hash = self
-            .hasher
-            .hash(&password)
-            .await
-            .map_err(|e| SignupError::Unexpected(e.to_string()))?;
+        errors.into_result().map_err(SignupError::Invalid)?;
+        let password_hash = self.hasher.hash(&password).await?;
         self.users
             .create_user(NewUser {
                 username,
                 email,
                 password_hash,
                 is_staff,
+                created_at: self.clock.now(),
             })
             .await
             .map_err(|e| match e {
@@ -162,18 +144,17 @@ impl AccountService {
         let Some(password) = Password::candidate(password) else {
             return Err(LoginError::InvalidCredentials);
         };
-        let user = if Username::parse(username).is_ok() {
-            self.users.find_by_username(username).await?
-        } else {
-            None
+        let user = match Username::parse(username) {
+            Ok(username) => self.users.find_by_username(&username).await?,
+            Err(_) => None,
         };
         let hash = user.as_ref().map(|u| u.password_hash.clone());
         let verified = self.hasher.verify(&password, hash).await;
         match user {
             Some(user) if verified => self
                 .tokens
-                .issue(&auth_user(&user))
-                .map_err(|e| LoginError::Unexpected(e.to_string())),
+                .issue(&user.auth())
+                .map_err(LoginError::IssueFailed),
             _ => Err(LoginError::InvalidCredentials),
         }
     }
@@ -191,8 +172,8 @@ impl AccountService {
             .await?
             .ok_or(RefreshError::InvalidToken(TokenError::Invalid))?;
         self.tokens
-            .issue_access(&auth_user(&user))
-            .map_err(|e| RefreshError::Unexpected(e.to_string()))
+            .issue_access(&user.auth())
+            .map_err(RefreshError::IssueFailed)
     }
 
     /// Who a bearer token speaks for. No storage access: tokens are self-contained.
@@ -208,24 +189,22 @@ impl AccountService {
     }
 }
 
-fn auth_user(user: &User) -> AuthUser {
-    AuthUser {
-        id: user.id,
-        username: user.username.clone(),
-        is_staff: user.is_staff,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shared::{MockClock, UserId};
+    use chrono::{DateTime, TimeZone, Utc};
     use futures_executor::block_on;
     use mockall::predicate::*;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 15, 10, 0, 0).unwrap()
+    }
 
     fn user(id: i64, name: &str) -> User {
         User {
             id: UserId(id),
-            username: name.into(),
+            username: Username::parse(name).unwrap(),
             email: None,
             is_staff: false,
             password_hash: PasswordHash("hash".into()),
@@ -237,7 +216,14 @@ mod tests {
         hasher: MockPasswordHasher,
         tokens: MockTokenService,
     ) -> AccountService {
-        AccountService::new(Arc::new(users), Arc::new(hasher), Arc::new(tokens))
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(now);
+        AccountService::new(
+            Arc::new(users),
+            Arc::new(hasher),
+            Arc::new(tokens),
+            Arc::new(clock),
+        )
     }
 
     fn hashing() -> MockPasswordHasher {
@@ -268,6 +254,7 @@ mod tests {
                     && !u.is_staff
                     && u.password_hash.0 == "hash"
                     && u.email.as_ref().map(Email::as_str) == Some("j@x.io")
+                    && u.created_at == now()
             })
             .returning(|_| Ok(user(1, "john")));
         let svc = service(users, hashing(), MockTokenService::new());
@@ -372,7 +359,7 @@ mod tests {
         let mut users = MockUserRepository::new();
         users
             .expect_find_by_username()
-            .with(eq("john"))
+            .withf(|name| name.as_str() == "john")
             .returning(|_| Ok(Some(user(1, "john"))));
         let mut hasher = MockPasswordHasher::new();
         hasher.expect_verify().returning(|_, h| h.is_some());
@@ -393,7 +380,7 @@ mod tests {
         let mut users = MockUserRepository::new();
         users
             .expect_find_by_username()
-            .returning(|name| Ok((name == "john").then(|| user(1, "john"))));
+            .returning(|name| Ok((name.as_str() == "john").then(|| user(1, "john"))));
         let mut hasher = MockPasswordHasher::new();
         // Both paths must run the hasher once: that is what equalises their timing.
         hasher.expect_verify().times(2).returning(|_, _| false);
@@ -494,7 +481,7 @@ mod tests {
         let svc = service(users, MockPasswordHasher::new(), MockTokenService::new());
         assert!(matches!(
             block_on(svc.login("john", "correct horse")),
-            Err(LoginError::Unavailable(_))
+            Err(LoginError::Store(StoreError::Unavailable(_)))
         ));
     }
 }

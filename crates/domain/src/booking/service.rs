@@ -1,12 +1,13 @@
-//! Booking seats, listing one's bookings, cancelling them.
+//! The booking use cases: book seats, list and read one's bookings, cancel one.
 
 use std::sync::Arc;
 
 use thiserror::Error;
 
-use crate::accounts::from_store_error;
-use crate::model::*;
-use crate::ports::*;
+use super::model::*;
+use super::ports::*;
+use crate::accounts::AuthUser;
+use crate::shared::{BookingId, Clock, Listing, Page, ShowId, StoreError, ValidationErrors};
 
 /// A booking request as submitted: one seat or a list of seats, never both.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -26,9 +27,8 @@ impl BookInput {
                 "seat_number",
                 "this field is required (or seat_numbers)",
             )),
-            (Some(one), None) => {
-                SeatSelection::new(&[one]).map_err(|e| ValidationErrors::single("seat_number", e))
-            }
+            (Some(one), None) => SeatSelection::single(one)
+                .map_err(|e| ValidationErrors::single("seat_number", e)),
             (None, Some(many)) => {
                 SeatSelection::new(many).map_err(|e| ValidationErrors::single("seat_numbers", e))
             }
@@ -42,13 +42,9 @@ pub enum BookingsError {
     Invalid(ValidationErrors),
     #[error("booking not found")]
     NotFound,
-    #[error("storage unavailable: {0}")]
-    Unavailable(String),
-    #[error("unexpected: {0}")]
-    Unexpected(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
-
-from_store_error!(BookingsError);
 
 #[derive(Clone)]
 pub struct BookingService {
@@ -82,13 +78,10 @@ impl BookingService {
         limit: Option<i64>,
         offset: Option<i64>,
     ) -> Result<Listing<Booking>, BookingsError> {
-        let mut errors = match Page::new(limit, offset) {
-            Ok(_) => ValidationErrors::default(),
-            Err(errors) => errors,
-        };
-        let status = status.and_then(|s| errors.take("status", BookingStatus::parse(s)));
+        let mut errors = ValidationErrors::default();
+        let page = Page::collect(&mut errors, limit, offset);
+        let status = errors.optional("status", status.map(BookingStatus::parse));
         errors.into_result().map_err(BookingsError::Invalid)?;
-        let page = Page::new(limit, offset).map_err(BookingsError::Invalid)?;
         Ok(self.bookings.list_bookings(caller, status, page).await?)
     }
 
@@ -110,6 +103,7 @@ impl BookingService {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shared::{MockClock, UserId};
     use chrono::{DateTime, TimeZone, Utc};
     use futures_executor::block_on;
 

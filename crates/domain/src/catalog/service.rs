@@ -1,13 +1,15 @@
-//! The catalogue: anyone signed in browses movies, shows and seat maps; staff edit them.
+//! The catalogue use cases: browsing movies, shows and seat maps, and the staff's edits.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use thiserror::Error;
 
-use crate::accounts::from_store_error;
-use crate::model::*;
-use crate::ports::*;
+use super::model::*;
+use super::ports::*;
+use super::rules;
+use crate::accounts::AuthUser;
+use crate::shared::{Clock, Listing, MovieId, Page, ShowId, StoreError, ValidationErrors};
 
 /// A movie as submitted: every field optional so one type serves create and patch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,10 +43,8 @@ pub enum BrowseError {
     Invalid(ValidationErrors),
     #[error("not found")]
     NotFound,
-    #[error("storage unavailable: {0}")]
-    Unavailable(String),
-    #[error("unexpected: {0}")]
-    Unexpected(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -59,13 +59,9 @@ pub enum EditCatalogError {
     HasConfirmedBookings,
     #[error("seat {highest_booked} has a confirmed booking")]
     SeatBooked { highest_booked: i32 },
-    #[error("storage unavailable: {0}")]
-    Unavailable(String),
-    #[error("unexpected: {0}")]
-    Unexpected(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
-
-from_store_error!(BrowseError, EditCatalogError);
 
 impl From<DeleteError> for EditCatalogError {
     fn from(error: DeleteError) -> Self {
@@ -93,13 +89,22 @@ impl From<SaveShowError> for EditCatalogError {
 
 #[derive(Clone)]
 pub struct CatalogService {
-    catalog: Arc<dyn CatalogRepository>,
+    movies: Arc<dyn MovieRepository>,
+    shows: Arc<dyn ShowRepository>,
     clock: Arc<dyn Clock>,
 }
 
 impl CatalogService {
-    pub fn new(catalog: Arc<dyn CatalogRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { catalog, clock }
+    pub fn new(
+        movies: Arc<dyn MovieRepository>,
+        shows: Arc<dyn ShowRepository>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            movies,
+            shows,
+            clock,
+        }
     }
 
     pub async fn list_movies(
@@ -108,11 +113,11 @@ impl CatalogService {
         offset: Option<i64>,
     ) -> Result<Listing<Movie>, BrowseError> {
         let page = Page::new(limit, offset).map_err(BrowseError::Invalid)?;
-        Ok(self.catalog.list_movies(page).await?)
+        Ok(self.movies.list_movies(page).await?)
     }
 
     pub async fn movie(&self, id: i64) -> Result<Movie, BrowseError> {
-        self.catalog
+        self.movies
             .get_movie(MovieId(id))
             .await?
             .ok_or(BrowseError::NotFound)
@@ -133,22 +138,20 @@ impl CatalogService {
     }
 
     pub async fn list_shows(&self, query: ShowQuery) -> Result<Listing<Show>, BrowseError> {
-        let mut errors = Page::new(query.limit, query.offset)
-            .err()
-            .unwrap_or_default();
-        let date = query.date.and_then(|d| errors.take("date", parse_date(d)));
+        let mut errors = ValidationErrors::default();
+        let page = Page::collect(&mut errors, query.limit, query.offset);
+        let date = errors.optional("date", query.date.map(ShowDate::parse));
         errors.into_result().map_err(BrowseError::Invalid)?;
-        let page = Page::new(query.limit, query.offset).map_err(BrowseError::Invalid)?;
         let filter = ShowFilter {
             movie: query.movie.map(MovieId),
             date,
             starts_after: query.upcoming.then(|| self.clock.now()),
         };
-        Ok(self.catalog.list_shows(filter, page).await?)
+        Ok(self.shows.list_shows(filter, page).await?)
     }
 
     pub async fn show(&self, id: i64) -> Result<Show, BrowseError> {
-        self.catalog
+        self.shows
             .get_show(ShowId(id))
             .await?
             .ok_or(BrowseError::NotFound)
@@ -157,24 +160,11 @@ impl CatalogService {
     /// Every seat of the show, in order, with whether it is booked.
     pub async fn seat_map(&self, id: i64) -> Result<(Show, Vec<SeatState>), BrowseError> {
         let (show, booked) = self
-            .catalog
+            .shows
             .booked_seats(ShowId(id))
             .await?
             .ok_or(BrowseError::NotFound)?;
-        let mut booked = booked.into_iter().peekable();
-        let seats = (1..=show.total_seats)
-            .map(|seat_number| {
-                // `booked` is ascending, so one merge pass marks every seat.
-                let is_booked = booked
-                    .next_if(|&b| b <= seat_number)
-                    .is_some_and(|b| b == seat_number);
-                while booked.next_if(|&b| b <= seat_number).is_some() {}
-                SeatState {
-                    seat_number,
-                    booked: is_booked,
-                }
-            })
-            .collect();
+        let seats = rules::seat_map(show.total_seats, &booked);
         Ok((show, seats))
     }
 
@@ -185,30 +175,23 @@ impl CatalogService {
     ) -> Result<Movie, EditCatalogError> {
         require_staff(caller)?;
         let mut errors = ValidationErrors::default();
-        let title = required(
-            &mut errors,
-            "title",
-            input.title.as_deref().map(parse_title),
-        );
-        let duration = required(
-            &mut errors,
+        let title = errors.required("title", input.title.as_deref().map(Title::parse));
+        let duration_minutes = errors.required(
             "duration_minutes",
-            input.duration_minutes.map(parse_duration),
+            input.duration_minutes.map(DurationMinutes::parse),
         );
-        let description = input
-            .description
-            .as_deref()
-            .map(parse_description)
-            .and_then(|r| errors.take("description", r))
+        let description = errors
+            .optional(
+                "description",
+                input.description.as_deref().map(Description::parse),
+            )
             .unwrap_or_default();
-        errors.into_result().map_err(EditCatalogError::Invalid)?;
-        let (Some(title), Some(duration_minutes)) = (title, duration) else {
-            return Err(EditCatalogError::Unexpected(
-                "validation passed without values".into(),
-            ));
+        let (Some(title), Some(duration_minutes)) = (title, duration_minutes) else {
+            return Err(EditCatalogError::Invalid(errors));
         };
+        errors.into_result().map_err(EditCatalogError::Invalid)?;
         Ok(self
-            .catalog
+            .movies
             .create_movie(NewMovie {
                 title,
                 description,
@@ -226,24 +209,18 @@ impl CatalogService {
         require_staff(caller)?;
         let mut errors = ValidationErrors::default();
         let patch = MoviePatch {
-            title: optional(
-                &mut errors,
-                "title",
-                input.title.as_deref().map(parse_title),
-            ),
-            description: optional(
-                &mut errors,
+            title: errors.optional("title", input.title.as_deref().map(Title::parse)),
+            description: errors.optional(
                 "description",
-                input.description.as_deref().map(parse_description),
+                input.description.as_deref().map(Description::parse),
             ),
-            duration_minutes: optional(
-                &mut errors,
+            duration_minutes: errors.optional(
                 "duration_minutes",
-                input.duration_minutes.map(parse_duration),
+                input.duration_minutes.map(DurationMinutes::parse),
             ),
         };
         errors.into_result().map_err(EditCatalogError::Invalid)?;
-        self.catalog
+        self.movies
             .update_movie(MovieId(id), patch)
             .await?
             .ok_or(EditCatalogError::NotFound)
@@ -251,7 +228,7 @@ impl CatalogService {
 
     pub async fn delete_movie(&self, caller: &AuthUser, id: i64) -> Result<(), EditCatalogError> {
         require_staff(caller)?;
-        Ok(self.catalog.delete_movie(MovieId(id)).await?)
+        Ok(self.movies.delete_movie(MovieId(id)).await?)
     }
 
     pub async fn create_show(
@@ -261,36 +238,21 @@ impl CatalogService {
     ) -> Result<Show, EditCatalogError> {
         require_staff(caller)?;
         let mut errors = ValidationErrors::default();
-        let movie_id = required(
-            &mut errors,
-            "movie_id",
-            input.movie_id.map(|id| Ok(MovieId(id))),
-        );
-        let screen_name = required(
-            &mut errors,
+        let movie_id = errors.required("movie_id", input.movie_id.map(|id| Ok(MovieId(id))));
+        let screen_name = errors.required(
             "screen_name",
-            input.screen_name.as_deref().map(parse_screen_name),
+            input.screen_name.as_deref().map(ScreenName::parse),
         );
-        let start_time = required(
-            &mut errors,
-            "start_time",
-            input.start_time.map(parse_start_time),
-        );
-        let total_seats = required(
-            &mut errors,
-            "total_seats",
-            input.total_seats.map(parse_total_seats),
-        );
-        errors.into_result().map_err(EditCatalogError::Invalid)?;
+        let start_time = errors.required("start_time", input.start_time.map(StartTime::parse));
+        let total_seats =
+            errors.required("total_seats", input.total_seats.map(TotalSeats::parse));
         let (Some(movie_id), Some(screen_name), Some(start_time), Some(total_seats)) =
             (movie_id, screen_name, start_time, total_seats)
         else {
-            return Err(EditCatalogError::Unexpected(
-                "validation passed without values".into(),
-            ));
+            return Err(EditCatalogError::Invalid(errors));
         };
         Ok(self
-            .catalog
+            .shows
             .create_show(NewShow {
                 movie_id,
                 screen_name,
@@ -310,29 +272,20 @@ impl CatalogService {
         let mut errors = ValidationErrors::default();
         let patch = ShowPatch {
             movie_id: input.movie_id.map(MovieId),
-            screen_name: optional(
-                &mut errors,
+            screen_name: errors.optional(
                 "screen_name",
-                input.screen_name.as_deref().map(parse_screen_name),
+                input.screen_name.as_deref().map(ScreenName::parse),
             ),
-            start_time: optional(
-                &mut errors,
-                "start_time",
-                input.start_time.map(parse_start_time),
-            ),
-            total_seats: optional(
-                &mut errors,
-                "total_seats",
-                input.total_seats.map(parse_total_seats),
-            ),
+            start_time: errors.optional("start_time", input.start_time.map(StartTime::parse)),
+            total_seats: errors.optional("total_seats", input.total_seats.map(TotalSeats::parse)),
         };
         errors.into_result().map_err(EditCatalogError::Invalid)?;
-        Ok(self.catalog.update_show(ShowId(id), patch).await?)
+        Ok(self.shows.update_show(ShowId(id), patch).await?)
     }
 
     pub async fn delete_show(&self, caller: &AuthUser, id: i64) -> Result<(), EditCatalogError> {
         require_staff(caller)?;
-        Ok(self.catalog.delete_show(ShowId(id)).await?)
+        Ok(self.shows.delete_show(ShowId(id)).await?)
     }
 }
 
@@ -344,31 +297,10 @@ fn require_staff(caller: &AuthUser) -> Result<(), EditCatalogError> {
     }
 }
 
-fn required<T>(
-    errors: &mut ValidationErrors,
-    field: &str,
-    parsed: Option<Result<T, String>>,
-) -> Option<T> {
-    match parsed {
-        None => {
-            errors.add(field, "this field is required");
-            None
-        }
-        Some(result) => errors.take(field, result),
-    }
-}
-
-fn optional<T>(
-    errors: &mut ValidationErrors,
-    field: &str,
-    parsed: Option<Result<T, String>>,
-) -> Option<T> {
-    parsed.and_then(|result| errors.take(field, result))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shared::{MockClock, UserId};
     use chrono::TimeZone;
     use futures_executor::block_on;
 
@@ -403,22 +335,22 @@ mod tests {
             id: ShowId(3),
             movie: MovieRef {
                 id: MovieId(1),
-                title: "Up".into(),
+                title: Title::parse("Up").unwrap(),
             },
-            screen_name: "Screen 1".into(),
-            start_time: now(),
-            total_seats: total,
+            screen_name: ScreenName::parse("Screen 1").unwrap(),
+            start_time: StartTime::parse(now()).unwrap(),
+            total_seats: TotalSeats::parse(total.into()).unwrap(),
             available_seats: total,
         }
     }
 
-    fn service(catalog: MockCatalogRepository) -> CatalogService {
-        CatalogService::new(Arc::new(catalog), clock())
+    fn service(movies: MockMovieRepository, shows: MockShowRepository) -> CatalogService {
+        CatalogService::new(Arc::new(movies), Arc::new(shows), clock())
     }
 
     #[test]
     fn plain_user_cannot_edit_the_catalogue() {
-        let svc = service(MockCatalogRepository::new());
+        let svc = service(MockMovieRepository::new(), MockShowRepository::new());
         assert_eq!(
             block_on(svc.create_movie(&plain(), MovieInput::default())).unwrap_err(),
             EditCatalogError::Forbidden
@@ -443,7 +375,7 @@ mod tests {
 
     #[test]
     fn create_movie_requires_title_and_duration() {
-        let svc = service(MockCatalogRepository::new());
+        let svc = service(MockMovieRepository::new(), MockShowRepository::new());
         let err = block_on(svc.create_movie(&staff(), MovieInput::default())).unwrap_err();
         let EditCatalogError::Invalid(fields) = err else {
             panic!("expected Invalid, got {err:?}")
@@ -456,10 +388,14 @@ mod tests {
 
     #[test]
     fn create_movie_stores_trimmed_values() {
-        let mut catalog = MockCatalogRepository::new();
+        let mut catalog = MockMovieRepository::new();
         catalog
             .expect_create_movie()
-            .withf(|m| m.title == "Up" && m.description.is_empty() && m.duration_minutes == 96)
+            .withf(|m| {
+                m.title.as_str() == "Up"
+                    && m.description.as_str().is_empty()
+                    && m.duration_minutes.get() == 96
+            })
             .returning(|m| {
                 Ok(Movie {
                     id: MovieId(1),
@@ -468,7 +404,7 @@ mod tests {
                     duration_minutes: m.duration_minutes,
                 })
             });
-        let svc = service(catalog);
+        let svc = service(catalog, MockShowRepository::new());
         let movie = block_on(svc.create_movie(
             &staff(),
             MovieInput {
@@ -483,7 +419,7 @@ mod tests {
 
     #[test]
     fn create_show_validates_seats_and_requires_fields() {
-        let svc = service(MockCatalogRepository::new());
+        let svc = service(MockMovieRepository::new(), MockShowRepository::new());
         let err = block_on(svc.create_show(
             &staff(),
             ShowInput {
@@ -504,11 +440,11 @@ mod tests {
 
     #[test]
     fn create_show_for_unknown_movie_is_a_field_error() {
-        let mut catalog = MockCatalogRepository::new();
+        let mut catalog = MockShowRepository::new();
         catalog
             .expect_create_show()
             .returning(|_| Err(SaveShowError::MovieNotFound));
-        let svc = service(catalog);
+        let svc = service(MockMovieRepository::new(), catalog);
         let err = block_on(svc.create_show(
             &staff(),
             ShowInput {
@@ -524,11 +460,11 @@ mod tests {
 
     #[test]
     fn shrinking_below_a_booked_seat_is_a_conflict() {
-        let mut catalog = MockCatalogRepository::new();
+        let mut catalog = MockShowRepository::new();
         catalog
             .expect_update_show()
             .returning(|_, _| Err(SaveShowError::SeatBooked { highest_booked: 40 }));
-        let svc = service(catalog);
+        let svc = service(MockMovieRepository::new(), catalog);
         let err = block_on(svc.update_show(
             &staff(),
             3,
@@ -543,14 +479,15 @@ mod tests {
 
     #[test]
     fn deleting_what_has_confirmed_bookings_is_a_conflict() {
-        let mut catalog = MockCatalogRepository::new();
-        catalog
+        let mut movies = MockMovieRepository::new();
+        let mut shows = MockShowRepository::new();
+        movies
             .expect_delete_movie()
             .returning(|_| Err(DeleteError::HasConfirmedBookings));
-        catalog
+        shows
             .expect_delete_show()
             .returning(|_| Err(DeleteError::HasConfirmedBookings));
-        let svc = service(catalog);
+        let svc = service(movies, shows);
         assert_eq!(
             block_on(svc.delete_movie(&staff(), 1)).unwrap_err(),
             EditCatalogError::HasConfirmedBookings
@@ -563,7 +500,7 @@ mod tests {
 
     #[test]
     fn upcoming_filter_uses_the_clock() {
-        let mut catalog = MockCatalogRepository::new();
+        let mut catalog = MockShowRepository::new();
         catalog
             .expect_list_shows()
             .withf(|f, p| {
@@ -575,7 +512,7 @@ mod tests {
                     total: 0,
                 })
             });
-        let svc = service(catalog);
+        let svc = service(MockMovieRepository::new(), catalog);
         block_on(svc.list_shows(ShowQuery {
             movie: Some(2),
             upcoming: true,
@@ -587,7 +524,7 @@ mod tests {
 
     #[test]
     fn date_filter_outside_storable_years_is_invalid() {
-        let svc = service(MockCatalogRepository::new());
+        let svc = service(MockMovieRepository::new(), MockShowRepository::new());
         let err = block_on(svc.list_shows(ShowQuery {
             date: NaiveDate::from_ymd_opt(262_142, 12, 31),
             ..Default::default()
@@ -598,7 +535,7 @@ mod tests {
 
     #[test]
     fn list_with_bad_paging_is_invalid() {
-        let svc = service(MockCatalogRepository::new());
+        let svc = service(MockMovieRepository::new(), MockShowRepository::new());
         assert!(matches!(
             block_on(svc.list_movies(Some(0), None)),
             Err(BrowseError::Invalid(_))
@@ -607,9 +544,9 @@ mod tests {
 
     #[test]
     fn shows_of_unknown_movie_is_not_found() {
-        let mut catalog = MockCatalogRepository::new();
+        let mut catalog = MockMovieRepository::new();
         catalog.expect_get_movie().returning(|_| Ok(None));
-        let svc = service(catalog);
+        let svc = service(catalog, MockShowRepository::new());
         assert_eq!(
             block_on(svc.movie_shows(5, ShowQuery::default())).unwrap_err(),
             BrowseError::NotFound
@@ -618,11 +555,11 @@ mod tests {
 
     #[test]
     fn seat_map_marks_booked_seats() {
-        let mut catalog = MockCatalogRepository::new();
+        let mut catalog = MockShowRepository::new();
         catalog
             .expect_booked_seats()
             .returning(|_| Ok(Some((show(5), vec![2, 5]))));
-        let svc = service(catalog);
+        let svc = service(MockMovieRepository::new(), catalog);
         let (_, seats) = block_on(svc.seat_map(3)).unwrap();
         let booked: Vec<bool> = seats.iter().map(|s| s.booked).collect();
         assert_eq!(booked, vec![false, true, false, false, true]);
@@ -631,10 +568,10 @@ mod tests {
 
     #[test]
     fn seat_map_of_unknown_show_is_not_found() {
-        let mut catalog = MockCatalogRepository::new();
+        let mut catalog = MockShowRepository::new();
         catalog.expect_booked_seats().returning(|_| Ok(None));
         assert_eq!(
-            block_on(service(catalog).seat_map(3)).unwrap_err(),
+            block_on(service(MockMovieRepository::new(), catalog).seat_map(3)).unwrap_err(),
             BrowseError::NotFound
         );
     }

@@ -1,0 +1,10 @@
+//! Booking seats of a show, listing one's bookings, cancelling them.
+
+mod model;
+mod ports;
+pub mod rules;
+mod service;
+
+pub use model::*;
+pub use ports::*;
+pub use service::*;

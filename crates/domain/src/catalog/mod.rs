@@ -1,0 +1,11 @@
+//! The catalogue: movies, shows and their seat maps. Anyone signed in browses it; staff
+//! edit it.
+
+mod model;
+mod ports;
+pub mod rules;
+mod service;
+
+pub use model::*;
+pub use ports::*;
+pub use service::*;
