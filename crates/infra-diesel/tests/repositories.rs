@@ -33,12 +33,13 @@ impl Fixture {
                 email: None,
                 password_hash: PasswordHash("hash".into()),
                 is_staff: false,
+                created_at: Utc::now(),
             })
             .await
             .unwrap();
         AuthUser {
             id: user.id,
-            username: user.username,
+            username: user.username.into_string(),
             is_staff: false,
         }
     }
@@ -46,9 +47,9 @@ impl Fixture {
     async fn movie(&self, title: &str) -> Movie {
         self.store
             .create_movie(NewMovie {
-                title: title.into(),
-                description: String::new(),
-                duration_minutes: 100,
+                title: Title::parse(title).unwrap(),
+                description: Description::default(),
+                duration_minutes: DurationMinutes::parse(100).unwrap(),
             })
             .await
             .unwrap()
@@ -58,9 +59,9 @@ impl Fixture {
         self.store
             .create_show(NewShow {
                 movie_id: movie,
-                screen_name: "Screen 1".into(),
-                start_time: start,
-                total_seats: seats,
+                screen_name: ScreenName::parse("Screen 1").unwrap(),
+                start_time: StartTime::parse(start).unwrap(),
+                total_seats: TotalSeats::parse(seats.into()).unwrap(),
             })
             .await
             .unwrap()
@@ -200,14 +201,15 @@ async fn usernames_are_unique_regardless_of_case(f: Fixture) {
             email: Some(Email::parse("j@x.io").unwrap()),
             password_hash: PasswordHash("h".into()),
             is_staff: false,
+            created_at: Utc::now(),
         })
         .await
         .unwrap_err();
     assert_eq!(err, CreateUserError::UsernameTaken);
-    let found = f.store.find_by_username("JOHN").await.unwrap().unwrap();
+    let found = f.store.find_by_username(&Username::parse("JOHN").unwrap()).await.unwrap().unwrap();
     assert_eq!(found.id, john.id);
-    assert_eq!(found.username, "John");
-    assert!(f.store.find_by_username("nobody").await.unwrap().is_none());
+    assert_eq!(found.username.as_str(), "John");
+    assert!(f.store.find_by_username(&Username::parse("nobody").unwrap()).await.unwrap().is_none());
     assert!(f.store.find_by_id(john.id).await.unwrap().is_some());
 }
 
@@ -228,7 +230,7 @@ async fn movies_are_listed_by_title_with_total(f: Fixture) {
         .list_movies(Page::new(Some(2), Some(2)).unwrap())
         .await
         .unwrap();
-    assert_eq!(rest.items[0].title, "Zodiac");
+    assert_eq!(rest.items[0].title.as_str(), "Zodiac");
 }
 
 async fn movie_can_be_updated_and_deleted(f: Fixture) {
@@ -238,15 +240,15 @@ async fn movie_can_be_updated_and_deleted(f: Fixture) {
         .update_movie(
             movie.id,
             MoviePatch {
-                title: Some("Up!".into()),
+                title: Some(Title::parse("Up!").unwrap()),
                 ..Default::default()
             },
         )
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(updated.title, "Up!");
-    assert_eq!(updated.duration_minutes, 100);
+    assert_eq!(updated.title.as_str(), "Up!");
+    assert_eq!(updated.duration_minutes.get(), 100);
     assert!(f
         .store
         .update_movie(MovieId(9999), MoviePatch::default())
@@ -266,9 +268,9 @@ async fn show_needs_an_existing_movie(f: Fixture) {
         .store
         .create_show(NewShow {
             movie_id: MovieId(4242),
-            screen_name: "1".into(),
-            start_time: Utc::now(),
-            total_seats: 10,
+            screen_name: ScreenName::parse("1").unwrap(),
+            start_time: StartTime::parse(Utc::now()).unwrap(),
+            total_seats: TotalSeats::parse(10).unwrap(),
         })
         .await
         .unwrap_err();
@@ -298,7 +300,7 @@ async fn shows_are_filtered_and_count_available_seats(f: Fixture) {
     assert_eq!(all.total, 4);
     let late_listed = all.items.iter().find(|s| s.id == late.id).unwrap();
     assert_eq!(late_listed.available_seats, 7);
-    assert_eq!(late_listed.movie.title, "Up");
+    assert_eq!(late_listed.movie.title.as_str(), "Up");
 
     let of_up = f
         .store
@@ -316,7 +318,7 @@ async fn shows_are_filtered_and_count_available_seats(f: Fixture) {
         .store
         .list_shows(
             ShowFilter {
-                date: NaiveDate::from_ymd_opt(2099, 3, 3),
+                date: NaiveDate::from_ymd_opt(2099, 3, 3).map(|d| ShowDate::parse(d).unwrap()),
                 ..Default::default()
             },
             Page::default(),
@@ -368,7 +370,7 @@ async fn shows_are_filtered_and_count_available_seats(f: Fixture) {
 
     let one = f.store.get_show(late.id).await.unwrap().unwrap();
     assert_eq!(one.available_seats, 7);
-    assert_eq!(one.start_time, day(2, 20));
+    assert_eq!(one.start_time.get(), day(2, 20));
 }
 
 async fn booking_a_free_seat_confirms_it(f: Fixture) {
@@ -401,6 +403,7 @@ async fn seat_outside_the_show_is_rejected(f: Fixture) {
     assert_eq!(
         f.book(&show, &user, &[10, 11]).await.unwrap_err(),
         BookError::SeatOutOfRange {
+            field: "seat_numbers",
             seats: vec![11],
             total_seats: 10
         }
@@ -509,7 +512,7 @@ async fn started_show_cannot_be_cancelled(f: Fixture) {
     let show = f.show(10).await;
     let user = f.user("john").await;
     let booking = f.book(&show, &user, &[1]).await.unwrap().remove(0);
-    let after_start = show.start_time + Duration::minutes(1);
+    let after_start = show.start_time.get() + Duration::minutes(1);
     assert_eq!(
         f.store
             .cancel_booking(booking.id, &user, after_start)
@@ -565,7 +568,7 @@ async fn show_with_confirmed_bookings_cannot_be_deleted_or_shrunk(f: Fixture) {
             .update_show(
                 show.id,
                 ShowPatch {
-                    total_seats: Some(39),
+                    total_seats: Some(TotalSeats::parse(39).unwrap()),
                     ..Default::default()
                 }
             )
@@ -578,13 +581,13 @@ async fn show_with_confirmed_bookings_cannot_be_deleted_or_shrunk(f: Fixture) {
         .update_show(
             show.id,
             ShowPatch {
-                total_seats: Some(40),
+                total_seats: Some(TotalSeats::parse(40).unwrap()),
                 ..Default::default()
             },
         )
         .await
         .unwrap();
-    assert_eq!((shrunk.total_seats, shrunk.available_seats), (40, 39));
+    assert_eq!((shrunk.total_seats.get(), shrunk.available_seats), (40, 39));
     assert_eq!(
         f.store
             .update_show(

@@ -1,0 +1,191 @@
+//! Connecting to the database `DATABASE_URL` names: one pool per backend, the settings
+//! that bound every wait, and the health figures the service reports.
+
+mod errors;
+mod migrate;
+mod postgres;
+mod sqlite;
+mod url;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel_async::pooled_connection::deadpool::Pool;
+use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
+use domain::StoreError;
+use futures_util::FutureExt;
+
+pub(crate) use errors::*;
+pub use url::{redact_url, sqlite_path};
+
+pub type SqliteConn = diesel_async::sync_connection_wrapper::SyncConnectionWrapper<
+    diesel::sqlite::SqliteConnection,
+>;
+
+/// How long the storage layer waits before answering "unavailable".
+#[derive(Debug, Clone)]
+pub struct StoreSettings {
+    pub url: String,
+    /// Connections in the pool (PostgreSQL); SQLite uses at most 4 readers anyway.
+    pub pool_size: usize,
+    /// Longest wait for a free pooled connection or a new one.
+    pub pool_timeout: Duration,
+    /// PostgreSQL `lock_timeout`; SQLite busy timeout.
+    pub lock_timeout: Duration,
+    /// PostgreSQL `statement_timeout`.
+    pub statement_timeout: Duration,
+}
+
+impl StoreSettings {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            pool_size: 16,
+            pool_timeout: Duration::from_secs(2),
+            lock_timeout: Duration::from_secs(2),
+            statement_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The pool of one backend. `DATABASE_URL` picks which.
+#[derive(Clone)]
+pub enum Database {
+    Postgres(Pool<AsyncPgConnection>),
+    Sqlite {
+        pool: Pool<SqliteConn>,
+        /// SQLite has one writer at a time. Queuing writers here, fairly, costs nothing
+        /// and spares them the busy-timeout polling inside SQLite; the busy timeout still
+        /// covers other processes on the same file.
+        writer: Arc<tokio::sync::Mutex<()>>,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("DATABASE_URL must start with postgres://, postgresql:// or sqlite:// (got {0:?})")]
+    UnknownScheme(String),
+    #[error("cannot create the SQLite folder {path}: {source}")]
+    SqliteFolder {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot build the connection pool: {0}")]
+    Pool(String),
+    #[error("cannot reach the database: {0}")]
+    Unreachable(String),
+    #[error("migrations failed: {0}")]
+    Migration(String),
+}
+
+/// Size, idle connections and waiting requests of the pool, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    pub max_size: usize,
+    pub size: usize,
+    pub idle: usize,
+    pub waiting: usize,
+}
+
+impl Database {
+    /// Builds the pool. Connections are opened lazily, so this succeeds while the
+    /// database is down and the service becomes ready when it comes back.
+    pub fn connect(settings: &StoreSettings) -> Result<Self, ConnectError> {
+        let url = settings.url.as_str();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            postgres::pool(settings).map(Self::Postgres)
+        } else if let Some(path) = sqlite_path(url) {
+            Ok(Self::Sqlite {
+                pool: sqlite::pool(settings, path)?,
+                writer: Arc::new(tokio::sync::Mutex::new(())),
+            })
+        } else {
+            Err(ConnectError::UnknownScheme(redact_url(url)))
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Self::Postgres(_) => "postgres",
+            Self::Sqlite { .. } => "sqlite",
+        }
+    }
+
+    /// Applies the embedded migrations that are not applied yet.
+    pub async fn migrate(&self) -> Result<(), ConnectError> {
+        match self {
+            Self::Postgres(pool) => migrate::postgres(pool).await,
+            Self::Sqlite { pool, .. } => migrate::sqlite(pool).await,
+        }
+    }
+
+    /// Does the database answer? Used by `/ready/`.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match self {
+            Self::Postgres(pool) => {
+                let mut conn = pool.get().await.map_err(pool_error)?;
+                conn.batch_execute("SELECT 1").await.map_err(db_error)
+            }
+            Self::Sqlite { pool, .. } => {
+                let mut conn = pool.get().await.map_err(pool_error)?;
+                conn.batch_execute("SELECT 1").await.map_err(db_error)
+            }
+        }
+    }
+
+    pub fn pool_status(&self) -> PoolStatus {
+        let status = match self {
+            Self::Postgres(pool) => pool.status(),
+            Self::Sqlite { pool, .. } => pool.status(),
+        };
+        PoolStatus {
+            max_size: status.max_size,
+            size: status.size,
+            idle: status.available,
+            waiting: status.waiting,
+        }
+    }
+
+    pub fn close(&self) {
+        match self {
+            Self::Postgres(pool) => pool.close(),
+            Self::Sqlite { pool, .. } => pool.close(),
+        }
+    }
+}
+
+/// Opens a connection on the runtime that built the pool. A connection keeps using the
+/// runtime it was opened on (PostgreSQL's connection task, SQLite's blocking threads);
+/// opened on an HTTP worker's runtime it would die with that worker, for instance while
+/// another worker still finishes a request during a graceful shutdown.
+fn on_runtime<C: Send + 'static>(
+    runtime: Option<tokio::runtime::Handle>,
+    establish: impl std::future::Future<Output = diesel::ConnectionResult<C>> + Send + 'static,
+) -> futures_util::future::BoxFuture<'static, diesel::ConnectionResult<C>> {
+    match runtime {
+        Some(runtime) => async move {
+            runtime
+                .spawn(establish)
+                .await
+                .unwrap_or_else(|e| Err(diesel::ConnectionError::BadConnection(e.to_string())))
+        }
+        .boxed(),
+        None => establish.boxed(),
+    }
+}
+
+/// A deadpool pool whose every wait is bounded by the settings.
+fn build_pool<M: deadpool::managed::Manager>(
+    manager: M,
+    size: usize,
+    settings: &StoreSettings,
+) -> Result<deadpool::managed::Pool<M>, ConnectError> {
+    deadpool::managed::Pool::builder(manager)
+        .max_size(size.max(1))
+        .wait_timeout(Some(settings.pool_timeout))
+        .create_timeout(Some(settings.pool_timeout))
+        .recycle_timeout(Some(settings.pool_timeout))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .map_err(|e| ConnectError::Pool(e.to_string()))
+}

@@ -1,0 +1,164 @@
+//! Bookings: the booking transaction (lock the show shared, check the rules, insert the
+//! free seats in order, all or none) and the cancel transaction (lock the booking).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use domain::booking::rules;
+use domain::*;
+
+use super::DieselStore;
+use crate::db::{db_error, foreign_key_violation, found, is_retryable, unique_violation};
+use crate::rows::{bookings_of, snapshot, to_naive, BookingRow, ShowLockRow};
+use crate::schema::{bookings, shows, users};
+use crate::sql::BackendOps;
+use crate::tx::{refuse, rule, with_conn, write_tx, TxError};
+
+/// How many times a booking is retried after a serialization failure or deadlock.
+const BOOKING_ATTEMPTS: usize = 3;
+
+impl DieselStore {
+    async fn book_once(
+        &self,
+        show: ShowId,
+        user: &AuthUser,
+        seats: &SeatSelection,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<BookingRow>, TxError<BookError>> {
+        write_tx!(&self.db, |conn| {
+            let Some(locked) = conn.show_for_share(show.0).await? else {
+                return refuse(BookError::ShowNotFound);
+            };
+            rule(rules::check_booking(&snapshot(locked)?, seats, now))?;
+            let inserted = conn
+                .insert_free_seats(show.0, user.id.0, seats, to_naive(now))
+                .await?;
+            if inserted.len() < seats.len() {
+                let got: Vec<i32> = inserted.iter().map(|b| b.seat_number).collect();
+                // Returning an error rolls back the seats that were free: all or none.
+                return refuse(BookError::SeatTaken {
+                    seats: seats.missing_from(&got),
+                });
+            }
+            Ok(inserted)
+        })
+    }
+}
+
+#[async_trait]
+impl BookingRepository for DieselStore {
+    async fn book_seats(
+        &self,
+        show: ShowId,
+        user: &AuthUser,
+        seats: &SeatSelection,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Booking>, BookError> {
+        let mut attempt = 1;
+        loop {
+            match self.book_once(show, user, seats, now).await {
+                Ok(rows) => return Ok(bookings_of(rows, &user.username)?),
+                Err(TxError::Db(e)) if is_retryable(&e) && attempt < BOOKING_ATTEMPTS => {
+                    tracing::debug!(attempt, error = %e, "retrying booking transaction");
+                    attempt += 1;
+                }
+                // The partial unique index is the last line of defence: if it fires,
+                // someone else holds a seat.
+                Err(TxError::Db(e)) if unique_violation(&e) => {
+                    return Err(BookError::SeatTaken {
+                        seats: seats.numbers(),
+                    })
+                }
+                // The show is locked, so only the user can be missing: a valid token
+                // of a deleted account.
+                Err(TxError::Db(e)) if foreign_key_violation(&e) => {
+                    return Err(BookError::UserNotFound)
+                }
+                Err(e) => return Err(e.into_error()),
+            }
+        }
+    }
+
+    async fn list_bookings(
+        &self,
+        user: &AuthUser,
+        status: Option<BookingStatus>,
+        page: Page,
+    ) -> Result<Listing<Booking>, StoreError> {
+        let status = status.map(BookingStatus::as_str);
+        let (rows, total): (Vec<BookingRow>, i64) = with_conn!(&self.db, |conn| {
+            let mut count = bookings::table
+                .filter(bookings::user_id.eq(user.id.0))
+                .into_boxed::<DB>();
+            let mut query = bookings::table
+                .filter(bookings::user_id.eq(user.id.0))
+                .into_boxed::<DB>();
+            if let Some(status) = status {
+                count = count.filter(bookings::status.eq(status));
+                query = query.filter(bookings::status.eq(status));
+            }
+            let total: i64 = count.count().get_result(conn).await.map_err(db_error)?;
+            let rows = query
+                .order((bookings::booking_time.desc(), bookings::id.desc()))
+                .limit(page.limit)
+                .offset(page.offset)
+                .select(BookingRow::as_select())
+                .load(conn)
+                .await
+                .map_err(db_error)?;
+            Ok::<_, StoreError>((rows, total))
+        })?;
+        Ok(Listing {
+            items: bookings_of(rows, &user.username)?,
+            total,
+        })
+    }
+
+    async fn get_booking(&self, id: BookingId) -> Result<Option<Booking>, StoreError> {
+        let row: Option<(BookingRow, String)> = with_conn!(&self.db, |conn| {
+            found(
+                bookings::table
+                    .inner_join(users::table)
+                    .filter(bookings::id.eq(id.0))
+                    .select((BookingRow::as_select(), users::username))
+                    .first(conn)
+                    .await,
+            )
+        })?;
+        row.map(|(row, username)| row.into_booking(username))
+            .transpose()
+    }
+
+    async fn cancel_booking(
+        &self,
+        id: BookingId,
+        user: &AuthUser,
+        now: DateTime<Utc>,
+    ) -> Result<Booking, CancelError> {
+        let result: Result<BookingRow, TxError<CancelError>> = write_tx!(&self.db, |conn| {
+            // Locked, so of two concurrent cancels the second sees the first's result.
+            let Some(row) = conn.booking_for_update(id.0).await? else {
+                return refuse(CancelError::NotFound);
+            };
+            let show: ShowLockRow = shows::table
+                .find(row.show_id)
+                .select((shows::id, shows::start_time, shows::total_seats))
+                .first(conn)
+                .await?;
+            let booking = row.into_booking(user.username.clone())?;
+            rule(rules::check_cancel(&booking, user.id, &snapshot(show)?, now))?;
+            let updated = diesel::update(bookings::table.find(id.0))
+                .set((
+                    bookings::status.eq(BookingStatus::Cancelled.as_str()),
+                    bookings::cancelled_at.eq(Some(to_naive(now))),
+                ))
+                .returning(BookingRow::as_returning())
+                .get_result(conn)
+                .await?;
+            Ok(updated)
+        });
+        let row = result.map_err(TxError::into_error)?;
+        Ok(row.into_booking(user.username.clone())?)
+    }
+}

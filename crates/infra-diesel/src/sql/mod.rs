@@ -1,0 +1,51 @@
+//! What must differ between the backends inside a write transaction: row locks and the
+//! booking insert. Everything else is written once, in `repo/`, for both.
+
+mod postgres;
+mod sqlite;
+
+use async_trait::async_trait;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use domain::{BookingStatus, SeatSelection};
+
+use crate::rows::{BookingRow, ShowLockRow};
+use crate::schema::shows;
+
+/// The status every confirmed-seat query filters on, from the domain's own spelling.
+pub(crate) fn confirmed() -> &'static str {
+    BookingStatus::Confirmed.as_str()
+}
+
+#[async_trait]
+pub(crate) trait BackendOps {
+    /// The show, with a shared lock on PostgreSQL: bookings of one show don't wait
+    /// for each other, but staff edits of the show wait for them.
+    async fn show_for_share(&mut self, id: i64) -> QueryResult<Option<ShowLockRow>>;
+    /// The show, locked against bookings and other edits.
+    async fn show_for_update(&mut self, id: i64) -> QueryResult<Option<ShowLockRow>>;
+    /// The ids of a movie's shows, locked in id order.
+    async fn movie_shows_for_update(&mut self, movie: i64) -> QueryResult<Vec<i64>>;
+    async fn booking_for_update(&mut self, id: i64) -> QueryResult<Option<BookingRow>>;
+    /// Books the seats of `seats` that are free, in ascending order, and returns the new
+    /// bookings; a seat held by a confirmed booking is skipped, never an error.
+    async fn insert_free_seats(
+        &mut self,
+        show: i64,
+        user: i64,
+        seats: &SeatSelection,
+        at: NaiveDateTime,
+    ) -> QueryResult<Vec<BookingRow>>;
+}
+
+/// What a booking or a staff edit reads of a show before the row lock (if any) is added.
+fn show_lock_row(
+    id: i64,
+) -> diesel::dsl::Select<
+    diesel::dsl::Find<shows::table, i64>,
+    (shows::id, shows::start_time, shows::total_seats),
+> {
+    shows::table
+        .find(id)
+        .select((shows::id, shows::start_time, shows::total_seats))
+}

@@ -1,0 +1,130 @@
+//! PostgreSQL: real row locks, and the booking insert as one prepared statement.
+
+use async_trait::async_trait;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use domain::SeatSelection;
+
+use super::{confirmed, show_lock_row, BackendOps};
+use crate::rows::{BookingRow, ShowLockRow};
+use crate::schema::{bookings, shows};
+
+#[async_trait]
+impl BackendOps for AsyncPgConnection {
+    async fn show_for_share(&mut self, id: i64) -> QueryResult<Option<ShowLockRow>> {
+        show_lock_row(id).for_share().first(self).await.optional()
+    }
+
+    async fn show_for_update(&mut self, id: i64) -> QueryResult<Option<ShowLockRow>> {
+        show_lock_row(id).for_update().first(self).await.optional()
+    }
+
+    async fn movie_shows_for_update(&mut self, movie: i64) -> QueryResult<Vec<i64>> {
+        shows::table
+            .filter(shows::movie_id.eq(movie))
+            .order(shows::id)
+            .select(shows::id)
+            .for_update()
+            .load(self)
+            .await
+    }
+
+    async fn booking_for_update(&mut self, id: i64) -> QueryResult<Option<BookingRow>> {
+        bookings::table
+            .find(id)
+            .select(BookingRow::as_select())
+            .for_update()
+            .first(self)
+            .await
+            .optional()
+    }
+
+    async fn insert_free_seats(
+        &mut self,
+        show: i64,
+        user: i64,
+        seats: &SeatSelection,
+        at: NaiveDateTime,
+    ) -> QueryResult<Vec<BookingRow>> {
+        InsertFreeSeats {
+            user_id: user,
+            show_id: show,
+            seats: seats.numbers(),
+            booking_time: at,
+        }
+        .get_results(self)
+        .await
+    }
+}
+
+/// The booking insert on PostgreSQL, one statement for any number of seats:
+///
+/// ```sql
+/// INSERT INTO bookings (user_id, show_id, seat_number, status, booking_time)
+/// SELECT $1, $2, seat, 'CONFIRMED', $3 FROM unnest($4) WITH ORDINALITY AS t(seat, n) ORDER BY n
+/// ON CONFLICT (show_id, seat_number) WHERE status = 'CONFIRMED' DO NOTHING RETURNING ...
+/// ```
+///
+/// - The seats arrive in ascending order and are inserted in that order, so the partial
+///   unique index's entries (the per-seat locks) are always taken in one order: two
+///   multi-seat requests cannot deadlock. A seat being booked by a transaction still in
+///   flight makes the insert wait for its outcome; if that commits, the seat is skipped
+///   here and reported as taken.
+/// - Its text never changes, so Diesel prepares it once per connection (the builder's
+///   upsert is parsed and planned on every booking).
+/// - `'CONFIRMED'` is a literal, not a parameter: once PostgreSQL switches a prepared
+///   statement to a generic plan, `status = $n` no longer proves the partial index's
+///   predicate and the conflict target stops matching the index.
+struct InsertFreeSeats {
+    user_id: i64,
+    show_id: i64,
+    seats: Vec<i32>,
+    booking_time: NaiveDateTime,
+}
+
+impl QueryId for InsertFreeSeats {
+    type QueryId = Self;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl QueryFragment<diesel::pg::Pg> for InsertFreeSeats {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "INSERT INTO bookings (user_id, show_id, seat_number, status, booking_time) SELECT ",
+        );
+        out.push_bind_param::<BigInt, _>(&self.user_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, _>(&self.show_id)?;
+        out.push_sql(", seat, '");
+        out.push_sql(confirmed());
+        out.push_sql("', ");
+        out.push_bind_param::<Timestamp, _>(&self.booking_time)?;
+        out.push_sql(" FROM unnest(");
+        out.push_bind_param::<Array<Integer>, _>(&self.seats)?;
+        out.push_sql(
+            ") WITH ORDINALITY AS t(seat, n) ORDER BY n \
+             ON CONFLICT (show_id, seat_number) WHERE status = '",
+        );
+        out.push_sql(confirmed());
+        out.push_sql(
+            "' DO NOTHING \
+             RETURNING id, user_id, show_id, seat_number, status, booking_time, cancelled_at",
+        );
+        Ok(())
+    }
+}
+
+impl Query for InsertFreeSeats {
+    type SqlType = (
+        BigInt,
+        BigInt,
+        BigInt,
+        Integer,
+        Text,
+        Timestamp,
+        Nullable<Timestamp>,
+    );
+}

@@ -1,0 +1,77 @@
+//! SQLite: every write transaction is `BEGIN IMMEDIATE` and holds the database's one
+//! write lock, so plain reads are as good as locking ones.
+
+use async_trait::async_trait;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use domain::SeatSelection;
+
+use super::{confirmed, show_lock_row, BackendOps};
+use crate::db::SqliteConn;
+use crate::rows::{BookingRow, NewBookingRow, ShowLockRow};
+use crate::schema::{bookings, shows};
+
+#[async_trait]
+impl BackendOps for SqliteConn {
+    async fn show_for_share(&mut self, id: i64) -> QueryResult<Option<ShowLockRow>> {
+        self.show_for_update(id).await
+    }
+
+    async fn show_for_update(&mut self, id: i64) -> QueryResult<Option<ShowLockRow>> {
+        show_lock_row(id).first(self).await.optional()
+    }
+
+    async fn movie_shows_for_update(&mut self, movie: i64) -> QueryResult<Vec<i64>> {
+        shows::table
+            .filter(shows::movie_id.eq(movie))
+            .order(shows::id)
+            .select(shows::id)
+            .load(self)
+            .await
+    }
+
+    async fn booking_for_update(&mut self, id: i64) -> QueryResult<Option<BookingRow>> {
+        bookings::table
+            .find(id)
+            .select(BookingRow::as_select())
+            .first(self)
+            .await
+            .optional()
+    }
+
+    async fn insert_free_seats(
+        &mut self,
+        show: i64,
+        user: i64,
+        seats: &SeatSelection,
+        at: NaiveDateTime,
+    ) -> QueryResult<Vec<BookingRow>> {
+        let booked: Vec<i32> = bookings::table
+            .filter(bookings::show_id.eq(show))
+            .filter(bookings::seat_number.eq_any(seats.numbers()))
+            .filter(bookings::status.eq(confirmed()))
+            .select(bookings::seat_number)
+            .load(self)
+            .await?;
+        let free = seats.missing_from(&booked);
+        let mut inserted = Vec::with_capacity(free.len());
+        for seat_number in free {
+            let row = NewBookingRow {
+                user_id: user,
+                show_id: show,
+                seat_number,
+                status: confirmed(),
+                booking_time: at,
+            };
+            inserted.push(
+                diesel::insert_into(bookings::table)
+                    .values(&row)
+                    .returning(BookingRow::as_returning())
+                    .get_result(self)
+                    .await?,
+            );
+        }
+        Ok(inserted)
+    }
+}
