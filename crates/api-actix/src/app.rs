@@ -13,7 +13,7 @@ use domain::UserId;
 use paperclip::actix::{web, OpenApiExt};
 use paperclip::v2::models::{DefaultApiRaw, Info, Tag};
 
-use crate::errors::{json_error, path_error, query_error, ApiError};
+use crate::http::{json_error, path_error, query_error, ApiError};
 use crate::routes::{accounts, booking, catalog, ops};
 use crate::settings::ServerSettings;
 use crate::state::AppState;

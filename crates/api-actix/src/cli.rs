@@ -10,7 +10,7 @@ use domain::{AuthUser, MovieInput, ShowInput, SignupInput};
 use tracing_subscriber::EnvFilter;
 
 use crate::settings::Settings;
-use crate::startup::{connect_and_migrate, Application};
+use crate::startup::{database_for_logs, Application, Storage};
 use crate::state::AppState;
 
 #[derive(Parser)]
@@ -92,7 +92,7 @@ fn init_tracing(settings: &Settings) {
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let (host, env) = (settings.server.host.clone(), settings.env.clone());
-    let backend_url = infra_diesel::redact_url(&settings.database.url);
+    let backend_url = database_for_logs(&settings);
     let app = Application::build(settings).await?;
     tracing::info!(%env, database = %backend_url, "listening on http://{host}:{}/", app.port());
     app.run().await?;
@@ -101,7 +101,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 }
 
 async fn migrate(settings: Settings) -> anyhow::Result<()> {
-    connect_and_migrate(&settings).await?.close();
+    Storage::open(&settings).await?.close();
     println!("migrations applied");
     Ok(())
 }
@@ -115,8 +115,8 @@ async fn create_admin(
         Ok(password) => password,
         Err(_) => ask_password()?,
     };
-    let database = connect_and_migrate(&settings).await?;
-    let state = AppState::new(&settings, database.clone())?;
+    let storage = Storage::open(&settings).await?;
+    let state = storage.wire(&settings)?;
     let user = state
         .accounts
         .create_admin(SignupInput {
@@ -126,7 +126,7 @@ async fn create_admin(
         })
         .await
         .map_err(|e| anyhow::anyhow!("cannot create the admin: {e}"))?;
-    database.close();
+    storage.close();
     println!("staff user {:?} created (id {})", user.username, user.id);
     Ok(())
 }
@@ -155,10 +155,10 @@ fn ask_password() -> anyhow::Result<String> {
 
 /// Seeds a small catalogue; returns how many shows were added (0 if there was one).
 pub async fn seed_demo(settings: Settings) -> anyhow::Result<usize> {
-    let database = connect_and_migrate(&settings).await?;
-    let state = AppState::new(&settings, database.clone())?;
+    let storage = Storage::open(&settings).await?;
+    let state = storage.wire(&settings)?;
     let added = seed_catalogue(&state).await?;
-    database.close();
+    storage.close();
     if added == 0 {
         println!("the catalogue is not empty: nothing seeded");
     } else {

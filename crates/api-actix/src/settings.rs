@@ -2,8 +2,6 @@
 //! `config/{APP_ENV}.toml` if present, then `APP__SECTION__KEY` environment variables
 //! and `DATABASE_URL`.
 
-use std::time::Duration;
-
 use config::{Config, Environment, File, FileFormat};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -66,18 +64,6 @@ pub struct RateLimitSettings {
 pub struct LogSettings {
     pub format: String,
     pub level: String,
-}
-
-impl DatabaseSettings {
-    pub fn store_settings(&self) -> infra_diesel::StoreSettings {
-        infra_diesel::StoreSettings {
-            url: self.url.clone(),
-            pool_size: self.pool_size,
-            pool_timeout: Duration::from_millis(self.pool_timeout_ms),
-            lock_timeout: Duration::from_millis(self.lock_timeout_ms),
-            statement_timeout: Duration::from_millis(self.statement_timeout_ms),
-        }
-    }
 }
 
 impl Settings {
@@ -143,12 +129,6 @@ impl Settings {
                 return Err("APP_ENV=production needs a JWT secret of at least 32 bytes (APP__AUTH__JWT_SECRET)".into());
             }
         }
-        if self.is_production()
-            && infra_diesel::sqlite_path(&self.database.url).is_some()
-            && !self.database.allow_sqlite_in_production
-        {
-            return Err("APP_ENV=production with SQLite: set DATABASE_URL=postgres://... (or APP__DATABASE__ALLOW_SQLITE_IN_PRODUCTION=true for a single-machine deployment)".into());
-        }
         if self.tls_enabled()
             && (self.server.tls_cert_path.is_empty() || self.server.tls_key_path.is_empty())
         {
@@ -185,16 +165,12 @@ mod tests {
     }
 
     #[test]
-    fn production_refuses_weak_secrets_and_sqlite() {
+    fn production_refuses_weak_secrets() {
         let mut settings = settings();
         assert!(settings.check().is_err(), "the development secret");
         settings.auth.jwt_secret = SecretString::from("short".to_owned());
         assert!(settings.check().is_err(), "a short secret");
         settings.auth.jwt_secret = SecretString::from("x".repeat(32));
-        assert!(settings.check().is_ok());
-        settings.database.url = "sqlite://data/x.sqlite3".into();
-        assert!(settings.check().is_err(), "SQLite in production");
-        settings.database.allow_sqlite_in_production = true;
         assert!(settings.check().is_ok());
     }
 }

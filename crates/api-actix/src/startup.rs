@@ -1,29 +1,133 @@
-//! Building and running the server: connect, migrate, wire, listen.
+//! The composition root: the one module that names the storage adapter. It checks the
+//! settings, opens and migrates the database, wires the storage and security adapters
+//! into the use cases, and serves.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::HttpServer;
 use anyhow::Context;
-use infra_diesel::{redact_url, Database};
+use async_trait::async_trait;
+use domain::{AccountService, BookingService, CatalogService, StoreError};
+use infra_diesel::{redact_url, sqlite_path, Database, DieselStore, StoreSettings};
 use paperclip::actix::web;
 
 use crate::app::build_app;
-use crate::settings::Settings;
-use crate::state::AppState;
+use crate::http::metrics::{Metrics, PoolStatus};
+use crate::http::ratelimit::RateLimits;
+use crate::security::{Argon2Hasher, JwtTokens, SystemClock};
+use crate::settings::{DatabaseSettings, Settings};
+use crate::state::{AppState, Health};
+
+/// The database the service runs on, opened but not yet wired.
+#[derive(Clone)]
+pub struct Storage {
+    database: Database,
+}
+
+impl From<Database> for Storage {
+    fn from(database: Database) -> Self {
+        Self { database }
+    }
+}
+
+impl Storage {
+    /// Opens the pool and applies pending migrations.
+    pub async fn open(settings: &Settings) -> anyhow::Result<Self> {
+        let url = redact_url(&settings.database.url);
+        let database = Database::connect(&store_settings(&settings.database))
+            .with_context(|| format!("cannot open the database {url}"))?;
+        database
+            .migrate()
+            .await
+            .with_context(|| format!("cannot migrate the database {url}"))?;
+        Ok(Self { database })
+    }
+
+    /// The use cases over this storage and the security adapters, ready for handlers.
+    pub fn wire(&self, settings: &Settings) -> anyhow::Result<AppState> {
+        let store = Arc::new(DieselStore::new(self.database.clone()));
+        let clock = Arc::new(SystemClock);
+        let tokens = Arc::new(JwtTokens::new(
+            &settings.auth.jwt_secret,
+            settings.auth.access_ttl_seconds,
+            settings.auth.refresh_ttl_seconds,
+        ));
+        let hasher = Arc::new(Argon2Hasher::new()?);
+        Ok(AppState {
+            accounts: AccountService::new(store.clone(), hasher, tokens, clock.clone()),
+            catalog: CatalogService::new(store.clone(), store.clone(), clock.clone()),
+            bookings: BookingService::new(store, clock),
+            health: Arc::new(self.database.clone()),
+            metrics: Arc::new(Metrics::new()?),
+            limits: Arc::new(RateLimits::new(&settings.rate_limit)),
+            trust_forwarded_for: settings.rate_limit.trust_forwarded_for,
+        })
+    }
+
+    pub fn close(&self) {
+        self.database.close();
+    }
+}
+
+#[async_trait]
+impl Health for Database {
+    async fn ping(&self) -> Result<(), StoreError> {
+        Database::ping(self).await
+    }
+
+    fn pool_status(&self) -> PoolStatus {
+        let status = Database::pool_status(self);
+        PoolStatus {
+            max_size: status.max_size,
+            size: status.size,
+            idle: status.idle,
+            waiting: status.waiting,
+        }
+    }
+}
+
+/// The storage adapter's settings, from the `database` section.
+pub fn store_settings(database: &DatabaseSettings) -> StoreSettings {
+    StoreSettings {
+        url: database.url.clone(),
+        pool_size: database.pool_size,
+        pool_timeout: Duration::from_millis(database.pool_timeout_ms),
+        lock_timeout: Duration::from_millis(database.lock_timeout_ms),
+        statement_timeout: Duration::from_millis(database.statement_timeout_ms),
+    }
+}
+
+/// Every check of the settings, including those that need to know the backends.
+pub fn check(settings: &Settings) -> Result<(), String> {
+    settings.check()?;
+    if settings.is_production()
+        && sqlite_path(&settings.database.url).is_some()
+        && !settings.database.allow_sqlite_in_production
+    {
+        return Err("APP_ENV=production with SQLite: set DATABASE_URL=postgres://... (or APP__DATABASE__ALLOW_SQLITE_IN_PRODUCTION=true for a single-machine deployment)".into());
+    }
+    Ok(())
+}
+
+/// The database URL with its password hidden, for logs.
+pub fn database_for_logs(settings: &Settings) -> String {
+    redact_url(&settings.database.url)
+}
 
 pub struct Application {
     port: u16,
     server: Server,
-    database: Database,
+    storage: Storage,
 }
 
 impl Application {
-    /// Connects, applies pending migrations and binds the listener; `run` serves.
+    /// Checks the settings, opens the storage and binds the listener; `run` serves.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        settings.check().map_err(anyhow::Error::msg)?;
-        let database = connect_and_migrate(&settings).await?;
+        check(&settings).map_err(anyhow::Error::msg)?;
+        let storage = Storage::open(&settings).await?;
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| {
                 format!(
@@ -31,16 +135,17 @@ impl Application {
                     settings.server.host, settings.server.port
                 )
             })?;
-        Self::with_listener(settings, database, listener)
+        Self::with_listener(settings, storage, listener)
     }
 
     pub fn with_listener(
         settings: Settings,
-        database: Database,
+        storage: impl Into<Storage>,
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
+        let storage = storage.into();
         let port = listener.local_addr()?.port();
-        let state = web::Data::new(AppState::new(&settings, database.clone())?);
+        let state = web::Data::new(storage.wire(&settings)?);
         let server_settings = settings.server.clone();
         let http = server_settings.clone();
         let mut server = HttpServer::new(move || build_app(state.clone(), &http))
@@ -59,7 +164,7 @@ impl Application {
         Ok(Self {
             port,
             server,
-            database,
+            storage,
         })
     }
 
@@ -70,21 +175,9 @@ impl Application {
     /// Serves until SIGINT/SIGTERM (or a stop), letting in-flight requests finish.
     pub async fn run(self) -> std::io::Result<()> {
         let result = self.server.await;
-        self.database.close();
+        self.storage.close();
         result
     }
-}
-
-/// Opens the pool and applies pending migrations.
-pub async fn connect_and_migrate(settings: &Settings) -> anyhow::Result<Database> {
-    let url = redact_url(&settings.database.url);
-    let database = Database::connect(&settings.database.store_settings())
-        .with_context(|| format!("cannot open the database {url}"))?;
-    database
-        .migrate()
-        .await
-        .with_context(|| format!("cannot migrate the database {url}"))?;
-    Ok(database)
 }
 
 /// rustls with ring, from the PEM certificate chain and private key in the settings.
@@ -108,4 +201,23 @@ fn tls_config(settings: &Settings) -> anyhow::Result<rustls::ServerConfig> {
         .context("the TLS certificate and key do not match")?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::SecretString;
+
+    #[test]
+    fn production_refuses_sqlite_unless_allowed() {
+        let mut settings = Settings::load().unwrap();
+        settings.env = "production".into();
+        settings.auth.jwt_secret = SecretString::from("x".repeat(32));
+        settings.database.url = "postgres://db/x".into();
+        assert!(check(&settings).is_ok());
+        settings.database.url = "sqlite://data/x.sqlite3".into();
+        assert!(check(&settings).is_err(), "SQLite in production");
+        settings.database.allow_sqlite_in_production = true;
+        assert!(check(&settings).is_ok());
+    }
 }

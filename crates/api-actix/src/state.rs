@@ -1,47 +1,29 @@
-//! What every handler can reach: the use cases, the database for readiness, metrics
-//! and rate limits.
+//! What every handler can reach: the use cases, the storage's health, metrics and rate
+//! limits. Built by the composition root (`startup`), which alone knows the storage.
 
 use std::sync::Arc;
 
-use domain::{AccountService, BookingService, CatalogService};
-use infra_diesel::{Database, DieselStore};
+use async_trait::async_trait;
+use domain::{AccountService, BookingService, CatalogService, StoreError};
 
-use crate::auth::{Argon2Hasher, JwtTokens, SystemClock};
-use crate::metrics::Metrics;
-use crate::ratelimit::RateLimits;
-use crate::settings::Settings;
+use crate::http::metrics::{Metrics, PoolStatus};
+use crate::http::ratelimit::RateLimits;
+
+/// The storage as operations see it: does it answer, and how busy is its pool.
+#[async_trait]
+pub trait Health: Send + Sync {
+    async fn ping(&self) -> Result<(), StoreError>;
+    fn pool_status(&self) -> PoolStatus;
+}
 
 #[derive(Clone)]
 pub struct AppState {
     pub accounts: AccountService,
     pub catalog: CatalogService,
     pub bookings: BookingService,
-    pub database: Database,
+    pub health: Arc<dyn Health>,
     pub metrics: Arc<Metrics>,
     pub limits: Arc<RateLimits>,
     /// Take the client IP from X-Forwarded-For.
     pub trust_forwarded_for: bool,
-}
-
-impl AppState {
-    /// Wires the storage adapter and the security adapters into the use cases.
-    pub fn new(settings: &Settings, database: Database) -> anyhow::Result<Self> {
-        let store = Arc::new(DieselStore::new(database.clone()));
-        let clock = Arc::new(SystemClock);
-        let tokens = Arc::new(JwtTokens::new(
-            &settings.auth.jwt_secret,
-            settings.auth.access_ttl_seconds,
-            settings.auth.refresh_ttl_seconds,
-        ));
-        let hasher = Arc::new(Argon2Hasher::new()?);
-        Ok(Self {
-            accounts: AccountService::new(store.clone(), hasher, tokens),
-            catalog: CatalogService::new(store.clone(), clock.clone()),
-            bookings: BookingService::new(store, clock),
-            database,
-            metrics: Arc::new(Metrics::new()?),
-            limits: Arc::new(RateLimits::new(&settings.rate_limit)),
-            trust_forwarded_for: settings.rate_limit.trust_forwarded_for,
-        })
-    }
 }

@@ -100,11 +100,13 @@ async fn malformed_seat_numbers_are_400_and_book_nothing(app: TestApp) {
 async fn seat_beyond_total_seats_is_400_invalid_seat_and_books_nothing(app: TestApp) {
     let (_, show) = app.show_with_staff(20).await;
     let john = app.user_token("john").await;
-    for body in [
-        json!({"seat_number": 21}),
-        json!({"seat_number": 10_000}),
-        json!({"seat_numbers": [19, 20, 21]}),
-        json!({"seat_numbers": [1, 500]}),
+    // The error names the field the request used, however many seats are out of range.
+    for (body, field) in [
+        (json!({"seat_number": 21}), "seat_number"),
+        (json!({"seat_number": 10_000}), "seat_number"),
+        (json!({"seat_numbers": [19, 20, 21]}), "seat_numbers"),
+        (json!({"seat_numbers": [21]}), "seat_numbers"),
+        (json!({"seat_numbers": [1, 500]}), "seat_numbers"),
     ] {
         let error = assert_error(
             app.book(&john, show, body.clone()).await,
@@ -112,7 +114,12 @@ async fn seat_beyond_total_seats_is_400_invalid_seat_and_books_nothing(app: Test
             "invalid_seat",
         )
         .await;
-        assert!(error["fields"].is_object(), "{body}: {error}");
+        let fields = error["fields"].as_object().expect("fields");
+        assert_eq!(
+            fields.keys().collect::<Vec<_>>(),
+            vec![field],
+            "{body}: {error}"
+        );
     }
     // Beyond the most seats a show can have, it is refused before looking at the show.
     assert_error(

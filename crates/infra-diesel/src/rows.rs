@@ -203,7 +203,9 @@ impl From<ShowPatch> for ShowChanges {
 /// What a transaction reads of a show under its lock.
 pub(crate) type ShowLockRow = (i64, NaiveDateTime, i32);
 
-pub(crate) fn snapshot((id, start_time, total_seats): ShowLockRow) -> Result<ShowSnapshot, StoreError> {
+pub(crate) fn snapshot(
+    (id, start_time, total_seats): ShowLockRow,
+) -> Result<ShowSnapshot, StoreError> {
     Ok(ShowSnapshot {
         id: ShowId(id),
         start_time: stored("start_time", StartTime::parse(to_utc(start_time)))?,
@@ -241,7 +243,10 @@ impl BookingRow {
 }
 
 /// Bookings of one user, all named after them.
-pub(crate) fn bookings_of(rows: Vec<BookingRow>, username: &str) -> Result<Vec<Booking>, StoreError> {
+pub(crate) fn bookings_of(
+    rows: Vec<BookingRow>,
+    username: &str,
+) -> Result<Vec<Booking>, StoreError> {
     rows.into_iter()
         .map(|row| row.into_booking(username.to_owned()))
         .collect()
@@ -296,6 +301,9 @@ mod tests {
             description: String::new(),
             duration_minutes: 90,
         };
-        assert!(matches!(Movie::try_from(row), Err(StoreError::Unexpected(_))));
+        assert!(matches!(
+            Movie::try_from(row),
+            Err(StoreError::Unexpected(_))
+        ));
     }
 }

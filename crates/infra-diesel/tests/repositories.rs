@@ -206,10 +206,20 @@ async fn usernames_are_unique_regardless_of_case(f: Fixture) {
         .await
         .unwrap_err();
     assert_eq!(err, CreateUserError::UsernameTaken);
-    let found = f.store.find_by_username(&Username::parse("JOHN").unwrap()).await.unwrap().unwrap();
+    let found = f
+        .store
+        .find_by_username(&Username::parse("JOHN").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found.id, john.id);
     assert_eq!(found.username.as_str(), "John");
-    assert!(f.store.find_by_username(&Username::parse("nobody").unwrap()).await.unwrap().is_none());
+    assert!(f
+        .store
+        .find_by_username(&Username::parse("nobody").unwrap())
+        .await
+        .unwrap()
+        .is_none());
     assert!(f.store.find_by_id(john.id).await.unwrap().is_some());
 }
 

@@ -2,11 +2,16 @@
 
 use std::time::Duration;
 
-use paperclip::actix::{api_v2_operation, web};
+use paperclip::actix::{api_v2_operation, web, Apiv2Schema};
+use serde::Serialize;
 
-use crate::dto::StatusResponse;
-use crate::errors::ApiError;
+use crate::http::ApiError;
 use crate::state::AppState;
+
+#[derive(Debug, Serialize, Apiv2Schema)]
+pub struct StatusResponse {
+    pub status: String,
+}
 
 /// How long `/ready/` waits for the database.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
@@ -26,7 +31,7 @@ pub async fn health() -> Result<web::Json<StatusResponse>, ApiError> {
 /// 200 when the database answers within 2 seconds, 503 otherwise.
 #[api_v2_operation(tags(Operations))]
 pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<StatusResponse>, ApiError> {
-    match tokio::time::timeout(READY_TIMEOUT, state.database.ping()).await {
+    match tokio::time::timeout(READY_TIMEOUT, state.health.ping()).await {
         Ok(Ok(())) => Ok(web::Json(StatusResponse {
             status: "ready".into(),
         })),
@@ -83,7 +88,7 @@ impl paperclip::actix::OperationModifier for MetricsText {
 pub async fn metrics(state: web::Data<AppState>) -> Result<MetricsText, ApiError> {
     let text = state
         .metrics
-        .render(state.database.pool_status())
+        .render(state.health.pool_status())
         .map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(MetricsText(text))
 }

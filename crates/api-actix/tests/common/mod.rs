@@ -5,8 +5,7 @@
 use std::net::TcpListener;
 
 use api_actix::settings::Settings;
-use api_actix::startup::Application;
-use api_actix::state::AppState;
+use api_actix::startup::{store_settings, Application, Storage};
 use domain::SignupInput;
 pub use infra_diesel::testing::{Backend, TestDatabase};
 use reqwest::{Method, Response, StatusCode};
@@ -46,7 +45,7 @@ impl TestApp {
         let mut settings = test_settings(&db.url);
         adjust(&mut settings);
         let database =
-            infra_diesel::Database::connect(&settings.database.store_settings()).expect("pool");
+            infra_diesel::Database::connect(&store_settings(&settings.database)).expect("pool");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a random port");
         let app = Application::with_listener(settings.clone(), database, listener)
             .expect("build the app");
@@ -127,9 +126,11 @@ impl TestApp {
 
     /// Creates a staff account the way `create-admin` does and returns its token.
     pub async fn staff_token(&self, username: &str) -> String {
-        let database = infra_diesel::Database::connect(&self.settings.database.store_settings())
-            .expect("pool");
-        let state = AppState::new(&self.settings, database.clone()).expect("state");
+        let storage = Storage::from(
+            infra_diesel::Database::connect(&store_settings(&self.settings.database))
+                .expect("pool"),
+        );
+        let state = storage.wire(&self.settings).expect("state");
         state
             .accounts
             .create_admin(SignupInput {
@@ -139,7 +140,7 @@ impl TestApp {
             })
             .await
             .expect("create the admin");
-        database.close();
+        storage.close();
         self.token_of(username).await
     }
 

@@ -27,8 +27,9 @@ impl BookInput {
                 "seat_number",
                 "this field is required (or seat_numbers)",
             )),
-            (Some(one), None) => SeatSelection::single(one)
-                .map_err(|e| ValidationErrors::single("seat_number", e)),
+            (Some(one), None) => {
+                SeatSelection::single(one).map_err(|e| ValidationErrors::single("seat_number", e))
+            }
             (None, Some(many)) => {
                 SeatSelection::new(many).map_err(|e| ValidationErrors::single("seat_numbers", e))
             }

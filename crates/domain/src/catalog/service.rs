@@ -244,8 +244,7 @@ impl CatalogService {
             input.screen_name.as_deref().map(ScreenName::parse),
         );
         let start_time = errors.required("start_time", input.start_time.map(StartTime::parse));
-        let total_seats =
-            errors.required("total_seats", input.total_seats.map(TotalSeats::parse));
+        let total_seats = errors.required("total_seats", input.total_seats.map(TotalSeats::parse));
         let (Some(movie_id), Some(screen_name), Some(start_time), Some(total_seats)) =
             (movie_id, screen_name, start_time, total_seats)
         else {

@@ -100,7 +100,10 @@ mod tests {
         let mut errors = ValidationErrors::default();
         assert_eq!(errors.required::<i32>("a", None), None);
         assert_eq!(errors.optional::<i32>("b", None), None);
-        assert_eq!(errors.optional("c", Some(Err::<i32, _>("bad".into()))), None);
+        assert_eq!(
+            errors.optional("c", Some(Err::<i32, _>("bad".into()))),
+            None
+        );
         assert_eq!(errors.required("d", Some(Ok::<_, String>(4))), Some(4));
         assert_eq!(errors.to_string(), "a: this field is required; c: bad");
     }

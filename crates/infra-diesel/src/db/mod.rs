@@ -18,9 +18,8 @@ use futures_util::FutureExt;
 pub(crate) use errors::*;
 pub use url::{redact_url, sqlite_path};
 
-pub type SqliteConn = diesel_async::sync_connection_wrapper::SyncConnectionWrapper<
-    diesel::sqlite::SqliteConnection,
->;
+pub type SqliteConn =
+    diesel_async::sync_connection_wrapper::SyncConnectionWrapper<diesel::sqlite::SqliteConnection>;
 
 /// How long the storage layer waits before answering "unavailable".
 #[derive(Debug, Clone)]

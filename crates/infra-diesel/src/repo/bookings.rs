@@ -147,7 +147,12 @@ impl BookingRepository for DieselStore {
                 .first(conn)
                 .await?;
             let booking = row.into_booking(user.username.clone())?;
-            rule(rules::check_cancel(&booking, user.id, &snapshot(show)?, now))?;
+            rule(rules::check_cancel(
+                &booking,
+                user.id,
+                &snapshot(show)?,
+                now,
+            ))?;
             let updated = diesel::update(bookings::table.find(id.0))
                 .set((
                     bookings::status.eq(BookingStatus::Cancelled.as_str()),

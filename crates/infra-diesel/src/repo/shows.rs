@@ -49,7 +49,11 @@ fn confirmed_bookings_of_show() -> diesel::expression::SqlLiteral<BigInt> {
 
 impl DieselStore {
     /// Shows with their movie titles and available seats, in start-time order.
-    async fn shows_where(&self, filter: &ShowFilter, page: Page) -> Result<Listing<Show>, StoreError> {
+    async fn shows_where(
+        &self,
+        filter: &ShowFilter,
+        page: Page,
+    ) -> Result<Listing<Show>, StoreError> {
         let (rows, total): (Vec<(ShowRow, i64, i64)>, i64) = with_conn!(&self.db, |conn| {
             macro_rules! filtered {
                 () => {{

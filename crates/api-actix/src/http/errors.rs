@@ -1,12 +1,14 @@
-//! The one place where failures become HTTP: every domain error variant maps to a status
-//! and the contract's JSON body `{"error", "code", "fields"?, "seats"?}`.
+//! How failures become HTTP: the one `ApiError`, its JSON body
+//! `{"error", "code", "fields"?, "seats"?}`, the storage and token errors every area
+//! shares, and actix's extractor errors. Each area maps its own use-case errors beside
+//! its handlers (`routes/<area>/errors.rs`).
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
-use domain::*;
+use domain::{StoreError, TokenError, ValidationErrors};
 use paperclip::actix::{api_v2_errors, Apiv2Schema};
 use serde::Serialize;
 
@@ -133,7 +135,7 @@ impl ApiError {
         error
     }
 
-    fn token(error: TokenError) -> Self {
+    pub(crate) fn token(error: TokenError) -> Self {
         match error {
             TokenError::Expired => Self::unauthorized("token_expired", "the token has expired"),
             TokenError::Invalid => Self::unauthorized("token_invalid", "the token is invalid"),
@@ -195,162 +197,6 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::Unavailable(cause) => Self::unavailable(cause),
             StoreError::Unexpected(cause) => Self::internal(cause),
-        }
-    }
-}
-
-impl From<SignupError> for ApiError {
-    fn from(error: SignupError) -> Self {
-        match error {
-            SignupError::Invalid(fields) => Self::invalid(fields),
-            SignupError::UsernameTaken => {
-                let mut e = Self::conflict("username_taken", "this username is already taken");
-                e.body.fields = Some(ValidationErrors::single("username", "already taken").0);
-                e
-            }
-            SignupError::Unavailable(cause) => Self::unavailable(cause),
-            SignupError::Unexpected(cause) => Self::internal(cause),
-        }
-    }
-}
-
-impl From<LoginError> for ApiError {
-    fn from(error: LoginError) -> Self {
-        match error {
-            LoginError::Invalid(fields) => Self::invalid(fields),
-            LoginError::InvalidCredentials => {
-                Self::unauthorized("invalid_credentials", "invalid username or password")
-            }
-            LoginError::Unavailable(cause) => Self::unavailable(cause),
-            LoginError::Unexpected(cause) => Self::internal(cause),
-        }
-    }
-}
-
-impl From<RefreshError> for ApiError {
-    fn from(error: RefreshError) -> Self {
-        match error {
-            RefreshError::InvalidToken(token) => Self::token(token),
-            RefreshError::Unavailable(cause) => Self::unavailable(cause),
-            RefreshError::Unexpected(cause) => Self::internal(cause),
-        }
-    }
-}
-
-impl From<MeError> for ApiError {
-    fn from(error: MeError) -> Self {
-        match error {
-            MeError::UserGone => {
-                Self::unauthorized("token_invalid", "the user of this token no longer exists")
-            }
-            MeError::Unavailable(cause) => Self::unavailable(cause),
-            MeError::Unexpected(cause) => Self::internal(cause),
-        }
-    }
-}
-
-impl From<BrowseError> for ApiError {
-    fn from(error: BrowseError) -> Self {
-        match error {
-            BrowseError::Invalid(fields) => Self::invalid(fields),
-            BrowseError::NotFound => Self::not_found("resource"),
-            BrowseError::Unavailable(cause) => Self::unavailable(cause),
-            BrowseError::Unexpected(cause) => Self::internal(cause),
-        }
-    }
-}
-
-impl From<EditCatalogError> for ApiError {
-    fn from(error: EditCatalogError) -> Self {
-        match error {
-            EditCatalogError::Forbidden => Self::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "only staff may edit the catalogue",
-            ),
-            EditCatalogError::Invalid(fields) => Self::invalid(fields),
-            EditCatalogError::NotFound => Self::not_found("resource"),
-            EditCatalogError::HasConfirmedBookings => Self::conflict(
-                "has_bookings",
-                "it has confirmed bookings; cancel them first",
-            ),
-            EditCatalogError::SeatBooked { highest_booked } => Self::conflict(
-                "seat_booked",
-                format!(
-                    "seat {highest_booked} has a confirmed booking; total_seats cannot go below it"
-                ),
-            ),
-            EditCatalogError::Unavailable(cause) => Self::unavailable(cause),
-            EditCatalogError::Unexpected(cause) => Self::internal(cause),
-        }
-    }
-}
-
-impl From<BookError> for ApiError {
-    fn from(error: BookError) -> Self {
-        match error {
-            BookError::Invalid(fields) => {
-                // Every booking validation problem is about seats: one code for them all.
-                let mut e = Self::invalid(fields);
-                e.body.code = "invalid_seat".into();
-                e
-            }
-            BookError::ShowNotFound => Self::not_found("show"),
-            BookError::ShowStarted => {
-                Self::conflict("show_started", "the show has already started")
-            }
-            BookError::SeatOutOfRange { seats, total_seats } => {
-                let mut e = Self::bad_request(
-                    "invalid_seat",
-                    format!("seat numbers go from 1 to {total_seats} in this show"),
-                );
-                let problem = format!("seats {seats:?} do not exist (1 to {total_seats})");
-                let field = if seats.len() == 1 {
-                    "seat_number"
-                } else {
-                    "seat_numbers"
-                };
-                e.body.fields = Some(ValidationErrors::single(field, problem).0);
-                e
-            }
-            BookError::SeatTaken { seats } => {
-                let mut e =
-                    Self::conflict("seat_taken", format!("seat(s) {seats:?} already booked"));
-                e.body.seats = Some(seats);
-                e
-            }
-            BookError::UserNotFound => {
-                Self::unauthorized("token_invalid", "the user of this token no longer exists")
-            }
-            BookError::Unavailable(cause) => Self::unavailable(cause),
-            BookError::Unexpected(cause) => Self::internal(cause),
-        }
-    }
-}
-
-impl From<BookingsError> for ApiError {
-    fn from(error: BookingsError) -> Self {
-        match error {
-            BookingsError::Invalid(fields) => Self::invalid(fields),
-            BookingsError::NotFound => Self::not_found("booking"),
-            BookingsError::Unavailable(cause) => Self::unavailable(cause),
-            BookingsError::Unexpected(cause) => Self::internal(cause),
-        }
-    }
-}
-
-impl From<CancelError> for ApiError {
-    fn from(error: CancelError) -> Self {
-        match error {
-            CancelError::NotFound => Self::not_found("booking"),
-            CancelError::AlreadyCancelled => {
-                Self::conflict("already_cancelled", "the booking is already cancelled")
-            }
-            CancelError::ShowStarted => {
-                Self::conflict("show_started", "the show has already started")
-            }
-            CancelError::Unavailable(cause) => Self::unavailable(cause),
-            CancelError::Unexpected(cause) => Self::internal(cause),
         }
     }
 }

@@ -13,7 +13,7 @@ use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw, Either, Respo
 use paperclip::v2::schema::Apiv2Schema;
 use serde::Serialize;
 
-use crate::errors::ApiError;
+use crate::http::ApiError;
 use crate::state::AppState;
 
 /// The caller, proven by a valid access token in `Authorization: Bearer <token>`.

@@ -1,5 +1,8 @@
 //! Booking: book seats, list one's bookings, cancel.
 
+mod dto;
+mod errors;
+
 use actix_web::body::BoxBody;
 use actix_web::{HttpRequest, HttpResponse, Responder};
 use domain::BookError;
@@ -7,10 +10,10 @@ use paperclip::actix::{api_v2_operation, web, OperationModifier};
 use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw, Either, Response};
 use paperclip::v2::schema::Apiv2Schema;
 
-use crate::dto::*;
-use crate::errors::ApiError;
-use crate::extract::{Authenticated, Listed};
+use crate::http::extract::{Authenticated, Listed};
+use crate::http::ApiError;
 use crate::state::AppState;
+use dto::*;
 
 /// A 201 with one booking (for `seat_number`) or `{"bookings": [...]}` (for `seat_numbers`).
 pub enum Booked {

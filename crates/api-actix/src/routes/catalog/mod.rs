@@ -1,11 +1,14 @@
 //! Catalogue: anyone signed in reads movies, shows and seat maps; staff edit them.
 
+mod dto;
+mod errors;
+
 use paperclip::actix::{api_v2_operation, web, CreatedJson, NoContent};
 
-use crate::dto::*;
-use crate::errors::ApiError;
-use crate::extract::{Authenticated, Listed};
+use crate::http::extract::{Authenticated, Listed};
+use crate::http::ApiError;
 use crate::state::AppState;
+use dto::*;
 
 /// List movies
 ///

@@ -4,11 +4,19 @@
 
 use std::time::Duration;
 
-use infra_diesel::PoolStatus;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
     TextEncoder,
 };
+
+/// The database pool's figures, as the storage reports them through [`crate::state::Health`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStatus {
+    pub max_size: usize,
+    pub size: usize,
+    pub idle: usize,
+    pub waiting: usize,
+}
 
 pub struct Metrics {
     registry: Registry,

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
-use crate::errors::ApiError;
+use crate::http::ApiError;
 use crate::settings::RateLimitSettings;
 
 struct Limit<K: Hash + Eq + Clone> {

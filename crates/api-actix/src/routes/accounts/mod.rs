@@ -1,12 +1,15 @@
 //! Accounts: sign up, log in, refresh a token, who am I.
 
+mod dto;
+mod errors;
+
 use domain::SignupInput;
 use paperclip::actix::{api_v2_operation, web, CreatedJson};
 
-use crate::dto::*;
-use crate::errors::ApiError;
-use crate::extract::{Authenticated, ClientIp};
+use crate::http::extract::{Authenticated, ClientIp};
+use crate::http::ApiError;
 use crate::state::AppState;
+use dto::*;
 
 /// Sign up
 ///

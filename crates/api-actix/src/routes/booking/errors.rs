@@ -1,0 +1,70 @@
+//! How the booking use cases' errors answer over HTTP.
+
+use domain::{BookError, BookingsError, CancelError, ValidationErrors};
+
+use crate::http::ApiError;
+
+impl From<BookError> for ApiError {
+    fn from(error: BookError) -> Self {
+        match error {
+            BookError::Invalid(fields) => {
+                // Every booking validation problem is about seats: one code for them all.
+                let mut e = Self::invalid(fields);
+                e.body.code = "invalid_seat".into();
+                e
+            }
+            BookError::ShowNotFound => Self::not_found("show"),
+            BookError::ShowStarted => {
+                Self::conflict("show_started", "the show has already started")
+            }
+            BookError::SeatOutOfRange {
+                field,
+                seats,
+                total_seats,
+            } => {
+                let mut e = Self::bad_request(
+                    "invalid_seat",
+                    format!("seat numbers go from 1 to {total_seats} in this show"),
+                );
+                let problem = format!("seats {seats:?} do not exist (1 to {total_seats})");
+                e.body.fields = Some(ValidationErrors::single(field, problem).0);
+                e
+            }
+            BookError::SeatTaken { seats } => {
+                let mut e =
+                    Self::conflict("seat_taken", format!("seat(s) {seats:?} already booked"));
+                e.body.seats = Some(seats);
+                e
+            }
+            BookError::UserNotFound => {
+                Self::unauthorized("token_invalid", "the user of this token no longer exists")
+            }
+            BookError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<BookingsError> for ApiError {
+    fn from(error: BookingsError) -> Self {
+        match error {
+            BookingsError::Invalid(fields) => Self::invalid(fields),
+            BookingsError::NotFound => Self::not_found("booking"),
+            BookingsError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<CancelError> for ApiError {
+    fn from(error: CancelError) -> Self {
+        match error {
+            CancelError::NotFound => Self::not_found("booking"),
+            CancelError::AlreadyCancelled => {
+                Self::conflict("already_cancelled", "the booking is already cancelled")
+            }
+            CancelError::ShowStarted => {
+                Self::conflict("show_started", "the show has already started")
+            }
+            CancelError::Store(error) => error.into(),
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! The JSON shapes of the catalogue routes, documented for OpenAPI, and their
+//! conversions from and to domain types.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::{Movie, MovieInput, SeatState, Show, ShowInput, ShowQuery};
+use paperclip::actix::Apiv2Schema;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Default, Deserialize, Apiv2Schema)]
+#[openapi(
+    example = r#"{"title": "Inception", "description": "Dreams within dreams.", "duration_minutes": 148}"#
+)]
+pub struct MovieRequest {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    /// 1 to 1000.
+    pub duration_minutes: Option<i64>,
+}
+
+#[derive(Debug, Serialize, Apiv2Schema)]
+pub struct MovieResponse {
+    pub id: i64,
+    pub title: String,
+    pub description: String,
+    pub duration_minutes: i32,
+}
+
+#[derive(Debug, Default, Deserialize, Apiv2Schema)]
+#[openapi(
+    example = r#"{"movie_id": 1, "screen_name": "Screen 1", "start_time": "2030-01-15T19:30:00Z", "total_seats": 100}"#
+)]
+pub struct ShowRequest {
+    pub movie_id: Option<i64>,
+    pub screen_name: Option<String>,
+    /// RFC 3339, e.g. `2026-01-15T19:30:00Z`.
+    pub start_time: Option<DateTime<Utc>>,
+    /// 1 to 10,000.
+    pub total_seats: Option<i64>,
+}
+
+#[derive(Debug, Serialize, Apiv2Schema)]
+pub struct MovieRefResponse {
+    pub id: i64,
+    pub title: String,
+}
+
+#[derive(Debug, Serialize, Apiv2Schema)]
+pub struct ShowResponse {
+    pub id: i64,
+    pub movie: MovieRefResponse,
+    pub screen_name: String,
+    pub start_time: DateTime<Utc>,
+    pub total_seats: i32,
+    pub available_seats: i32,
+}
+
+#[derive(Debug, Serialize, Apiv2Schema)]
+pub struct SeatResponse {
+    pub seat_number: i32,
+    /// `available` or `booked`.
+    pub status: &'static str,
+}
+
+#[derive(Debug, Deserialize, Apiv2Schema)]
+pub struct PageQuery {
+    /// 1 to 500, default 50.
+    pub limit: Option<i64>,
+    /// From 0.
+    pub offset: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, Apiv2Schema)]
+pub struct ShowsQuery {
+    /// Only shows of this movie.
+    pub movie: Option<i64>,
+    /// Only shows starting on this UTC date (`YYYY-MM-DD`).
+    pub date: Option<NaiveDate>,
+    /// Only shows that have not started.
+    pub upcoming: Option<bool>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+impl ShowsQuery {
+    pub fn into_domain(self) -> ShowQuery {
+        ShowQuery {
+            movie: self.movie,
+            date: self.date,
+            upcoming: self.upcoming.unwrap_or(false),
+            limit: self.limit,
+            offset: self.offset,
+        }
+    }
+}
+
+impl From<Movie> for MovieResponse {
+    fn from(movie: Movie) -> Self {
+        Self {
+            id: movie.id.0,
+            title: movie.title.into_string(),
+            description: movie.description.into_string(),
+            duration_minutes: movie.duration_minutes.get(),
+        }
+    }
+}
+
+impl From<MovieRequest> for MovieInput {
+    fn from(request: MovieRequest) -> Self {
+        Self {
+            title: request.title,
+            description: request.description,
+            duration_minutes: request.duration_minutes,
+        }
+    }
+}
+
+impl From<ShowRequest> for ShowInput {
+    fn from(request: ShowRequest) -> Self {
+        Self {
+            movie_id: request.movie_id,
+            screen_name: request.screen_name,
+            start_time: request.start_time,
+            total_seats: request.total_seats,
+        }
+    }
+}
+
+impl From<Show> for ShowResponse {
+    fn from(show: Show) -> Self {
+        Self {
+            id: show.id.0,
+            movie: MovieRefResponse {
+                id: show.movie.id.0,
+                title: show.movie.title.into_string(),
+            },
+            screen_name: show.screen_name.into_string(),
+            start_time: show.start_time.get(),
+            total_seats: show.total_seats.get(),
+            available_seats: show.available_seats,
+        }
+    }
+}
+
+impl From<SeatState> for SeatResponse {
+    fn from(seat: SeatState) -> Self {
+        Self {
+            seat_number: seat.seat_number,
+            status: if seat.booked { "booked" } else { "available" },
+        }
+    }
+}
