@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use diesel_async::pooled_connection::deadpool::Pool;
-use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
+use diesel_async::pooled_connection::{ManagerConfig, RecyclingMethod};
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use domain::StoreError;
 use futures_util::FutureExt;
 
@@ -171,6 +172,29 @@ fn on_runtime<C: Send + 'static>(
         .boxed(),
         None => establish.boxed(),
     }
+}
+
+/// How every pooled connection is opened: on the pool's runtime, then `setup` (the
+/// session settings) run on it. Recycling is fast: a broken connection is detected when
+/// it is used, and a ping per checkout would cost a round trip on every request.
+fn manager_config<C>(setup: String) -> ManagerConfig<C>
+where
+    C: AsyncConnection + SimpleAsyncConnection + Send + 'static,
+{
+    let runtime = tokio::runtime::Handle::try_current().ok();
+    let mut config = ManagerConfig::<C>::default();
+    config.recycling_method = RecyclingMethod::Fast;
+    config.custom_setup = Box::new(move |url| {
+        let (url, setup) = (url.to_owned(), setup.clone());
+        on_runtime(runtime.clone(), async move {
+            let mut conn = C::establish(&url).await?;
+            conn.batch_execute(&setup)
+                .await
+                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+            Ok(conn)
+        })
+    });
+    config
 }
 
 /// A deadpool pool whose every wait is bounded by the settings.

@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use domain::{BookingStatus, SeatSelection};
 
 use crate::rows::{BookingRow, ShowLockRow};
-use crate::schema::shows;
+use crate::schema::{bookings, shows};
 
 /// The status every confirmed-seat query filters on, from the domain's own spelling.
 pub(crate) fn confirmed() -> &'static str {
@@ -48,4 +48,26 @@ fn show_lock_row(
     shows::table
         .find(id)
         .select((shows::id, shows::start_time, shows::total_seats))
+}
+
+/// A movie's show ids in id order, the order in which a movie's deletion locks them.
+fn movie_show_ids(
+    movie: i64,
+) -> diesel::dsl::Select<
+    diesel::dsl::Order<
+        diesel::dsl::Filter<shows::table, diesel::dsl::Eq<shows::movie_id, i64>>,
+        shows::id,
+    >,
+    shows::id,
+> {
+    shows::table
+        .filter(shows::movie_id.eq(movie))
+        .order(shows::id)
+        .select(shows::id)
+}
+
+/// One booking row, before the row lock (if any) is added. Every column, in the
+/// table's order, which is the order of [`BookingRow`]'s fields.
+fn booking_row(id: i64) -> diesel::dsl::Find<bookings::table, i64> {
+    bookings::table.find(id)
 }

@@ -8,9 +8,8 @@ use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use domain::SeatSelection;
 
-use super::{confirmed, show_lock_row, BackendOps};
+use super::{booking_row, confirmed, movie_show_ids, show_lock_row, BackendOps};
 use crate::rows::{BookingRow, ShowLockRow};
-use crate::schema::{bookings, shows};
 
 #[async_trait]
 impl BackendOps for AsyncPgConnection {
@@ -23,23 +22,11 @@ impl BackendOps for AsyncPgConnection {
     }
 
     async fn movie_shows_for_update(&mut self, movie: i64) -> QueryResult<Vec<i64>> {
-        shows::table
-            .filter(shows::movie_id.eq(movie))
-            .order(shows::id)
-            .select(shows::id)
-            .for_update()
-            .load(self)
-            .await
+        movie_show_ids(movie).for_update().load(self).await
     }
 
     async fn booking_for_update(&mut self, id: i64) -> QueryResult<Option<BookingRow>> {
-        bookings::table
-            .find(id)
-            .select(BookingRow::as_select())
-            .for_update()
-            .first(self)
-            .await
-            .optional()
+        booking_row(id).for_update().first(self).await.optional()
     }
 
     async fn insert_free_seats(

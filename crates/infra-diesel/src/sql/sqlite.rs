@@ -7,10 +7,10 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use domain::SeatSelection;
 
-use super::{confirmed, show_lock_row, BackendOps};
+use super::{booking_row, confirmed, movie_show_ids, show_lock_row, BackendOps};
 use crate::db::SqliteConn;
 use crate::rows::{BookingRow, NewBookingRow, ShowLockRow};
-use crate::schema::{bookings, shows};
+use crate::schema::bookings;
 
 #[async_trait]
 impl BackendOps for SqliteConn {
@@ -23,21 +23,11 @@ impl BackendOps for SqliteConn {
     }
 
     async fn movie_shows_for_update(&mut self, movie: i64) -> QueryResult<Vec<i64>> {
-        shows::table
-            .filter(shows::movie_id.eq(movie))
-            .order(shows::id)
-            .select(shows::id)
-            .load(self)
-            .await
+        movie_show_ids(movie).load(self).await
     }
 
     async fn booking_for_update(&mut self, id: i64) -> QueryResult<Option<BookingRow>> {
-        bookings::table
-            .find(id)
-            .select(BookingRow::as_select())
-            .first(self)
-            .await
-            .optional()
+        booking_row(id).first(self).await.optional()
     }
 
     async fn insert_free_seats(
