@@ -50,16 +50,14 @@ fn show_lock_row(
         .select((shows::id, shows::start_time, shows::total_seats))
 }
 
-/// A movie's show ids in id order, the order in which a movie's deletion locks them.
-fn movie_show_ids(
-    movie: i64,
-) -> diesel::dsl::Select<
-    diesel::dsl::Order<
-        diesel::dsl::Filter<shows::table, diesel::dsl::Eq<shows::movie_id, i64>>,
-        shows::id,
-    >,
+/// The shows of one movie, in id order.
+type MovieShows = diesel::dsl::Order<
+    diesel::dsl::Filter<shows::table, diesel::dsl::Eq<shows::movie_id, i64>>,
     shows::id,
-> {
+>;
+
+/// A movie's show ids in id order, the order in which a movie's deletion locks them.
+fn movie_show_ids(movie: i64) -> diesel::dsl::Select<MovieShows, shows::id> {
     shows::table
         .filter(shows::movie_id.eq(movie))
         .order(shows::id)
