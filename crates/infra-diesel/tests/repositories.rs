@@ -93,28 +93,8 @@ impl Fixture {
     }
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(super::Fixture::new(super::Backend::Sqlite).await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(super::Fixture::new(super::Backend::Postgres).await).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+infra_diesel::on_both_backends!(
+    setup = Fixture::new, worker_threads = 4;
     usernames_are_unique_regardless_of_case,
     movies_are_listed_by_title_with_total,
     movie_can_be_updated_and_deleted,

@@ -1,15 +1,15 @@
 //! Bad input over HTTP: every malformed body, path and query is a JSON 400 (413 for a body
 //! over 64 KiB), never a 5xx, and nothing is written.
 
-mod common;
-mod support;
-
-use common::{assert_error, TestApp, PASSWORD};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{json, Value};
-use support::{bookings_of, get_json, id_of, listed, raw};
 
-on_both_backends!(
+use crate::helpers::{
+    assert_error, bookings_of, get_json, id_of, listed, patch, raw, TestApp, PASSWORD,
+};
+
+infra_diesel::on_both_backends!(
+    setup = TestApp::spawn;
     malformed_seat_numbers_are_400_and_book_nothing,
     seat_beyond_total_seats_is_400_invalid_seat_and_books_nothing,
     non_numeric_or_overflowing_path_ids_are_400_invalid_path,
@@ -475,7 +475,7 @@ async fn nul_character_in_catalogue_text_is_400_or_stored_as_sent_never_5xx(app:
     )
     .await;
     refused_or_stored(
-        support::patch(
+        patch(
             &app,
             &format!("/api/movies/{movie}/"),
             &staff,
@@ -504,7 +504,7 @@ async fn nul_character_in_catalogue_text_is_400_or_stored_as_sent_never_5xx(app:
     )
     .await;
     refused_or_stored(
-        support::patch(
+        patch(
             &app,
             &format!("/api/shows/{show}/"),
             &staff,
@@ -541,7 +541,7 @@ async fn start_time_outside_the_databases_range_is_400_or_stored_as_sent_never_5
         )
         .await;
         refused_or_stored(
-            support::patch(
+            patch(
                 &app,
                 &format!("/api/shows/{show}/"),
                 &staff,

@@ -1,17 +1,16 @@
 //! Production readiness: start-up refusals, logs without secrets, metrics, rate limits,
 //! database outages, graceful shutdown, hosts, CORS and request ids.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{assert_error, Backend, ServerProcess, TestApp, TestDatabase, PASSWORD};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+
+use crate::helpers::{assert_error, Backend, ServerProcess, TestApp, TestDatabase, PASSWORD};
 
 fn config_dir() -> String {
     concat!(env!("CARGO_MANIFEST_DIR"), "/../../config").to_owned()

@@ -1,11 +1,10 @@
 //! An unknown user and a wrong password must not be told apart by the clock.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{assert_error, Backend, TestApp};
 use reqwest::StatusCode;
+
+use crate::helpers::{assert_error, Backend, TestApp};
 
 async fn median_login_time(app: &TestApp, username: &str, password: &str) -> Duration {
     let mut times = Vec::new();

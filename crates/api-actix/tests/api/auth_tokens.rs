@@ -1,19 +1,17 @@
 //! Bearer tokens over HTTP: what is refused, with a JSON 401 every time. Tokens are
 //! minted here with the app's own secret, so only the one property under test is wrong.
 
-mod common;
-mod support;
-
 use chrono::Utc;
-use common::{assert_error, TestApp, PASSWORD};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde_json::{json, Value};
-use support::json_body;
 
-on_both_backends!(
+use crate::helpers::{assert_error, json_body, TestApp, PASSWORD};
+
+infra_diesel::on_both_backends!(
+    setup = TestApp::spawn;
     every_protected_route_without_a_token_is_401_json,
     malformed_authorization_headers_are_401_json,
     a_token_minted_with_the_app_secret_is_accepted,

@@ -1,15 +1,15 @@
 //! Routing over HTTP: operations endpoints, the docs, paths without their trailing slash,
 //! and JSON answers for unknown routes and wrong methods.
 
-mod common;
-mod support;
-
-use common::{assert_error, TestApp, PASSWORD};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use support::{get_json, id_of, json_body, listed};
 
-on_both_backends!(
+use crate::helpers::{
+    assert_error, content_type, get_json, id_of, json_body, listed, TestApp, PASSWORD,
+};
+
+infra_diesel::on_both_backends!(
+    setup = TestApp::spawn;
     health_and_ready_are_200_without_a_token,
     root_redirects_to_swagger_and_the_docs_are_served,
     metrics_are_served_in_prometheus_text_format,
@@ -98,7 +98,7 @@ async fn metrics_are_served_in_prometheus_text_format(app: TestApp) {
         .await
         .expect("send");
     assert_eq!(response.status(), StatusCode::OK, "GET /metrics");
-    let content_type = common::content_type(&response);
+    let content_type = content_type(&response);
     assert!(content_type.starts_with("text/plain"), "{content_type}");
     let text = response.text().await.expect("metrics");
     assert!(
