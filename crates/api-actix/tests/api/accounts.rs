@@ -276,6 +276,7 @@ async fn concurrent_signups_of_one_name_in_any_case_create_exactly_one_account(a
         .collect();
     let mut created = Vec::new();
     for (status, body) in send_together(requests).await {
+        // Which request wins is a real race: each is 201 or 409, and exactly one is 201.
         match status {
             StatusCode::CREATED => created.push(body),
             StatusCode::CONFLICT => assert_eq!(body["code"], "username_taken", "{body}"),
