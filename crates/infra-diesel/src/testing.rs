@@ -106,3 +106,40 @@ impl Drop for TestDatabase {
         .join();
     }
 }
+
+/// Runs each named test on both backends: a `mod sqlite` and a `mod postgres`, each with
+/// one multi-threaded `#[tokio::test]` per name, so the tests are listed as
+/// `sqlite::<name>` and `postgres::<name>`. Each one calls the caller's
+/// `async fn <name>(fixture)` with `setup(Backend::Sqlite).await` (or `Postgres`).
+///
+/// ```ignore
+/// infra_diesel::on_both_backends!(setup = TestApp::spawn; books_a_seat, lists_shows);
+/// infra_diesel::on_both_backends!(setup = Fixture::new, worker_threads = 4; races);
+/// ```
+///
+/// `setup` is any `async fn(Backend) -> T`, named as at the call site (the generated
+/// modules import everything of their parent); `worker_threads` is the runtime's, 2
+/// unless given. The calling crate needs tokio with its `macros` and `rt-multi-thread`
+/// features, as `#[tokio::test]` does.
+#[macro_export]
+macro_rules! on_both_backends {
+    (setup = $setup:path; $($name:ident),* $(,)?) => {
+        $crate::on_both_backends!(setup = $setup, worker_threads = 2; $($name),*);
+    };
+    (setup = $setup:path, worker_threads = $workers:tt; $($name:ident),* $(,)?) => {
+        $crate::on_both_backends!(@backend sqlite, Sqlite, $setup, $workers; $($name),*);
+        $crate::on_both_backends!(@backend postgres, Postgres, $setup, $workers; $($name),*);
+    };
+    (@backend $module:ident, $backend:ident, $setup:path, $workers:tt; $($name:ident),*) => {
+        mod $module {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = $workers)]
+                async fn $name() {
+                    super::$name($setup($crate::testing::Backend::$backend).await).await;
+                }
+            )*
+        }
+    };
+}

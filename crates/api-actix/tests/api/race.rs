@@ -1,15 +1,14 @@
 //! Concurrency over HTTP: many clients, each with an account, POST the same seat at the
 //! same instant against the real server and database.
 
-mod common;
-
-use common::{Backend, ServerProcess, TestApp, TestDatabase};
 use reqwest::StatusCode;
 use serde_json::json;
 
+use crate::helpers::{send_together, Backend, ServerProcess, TestApp, TestDatabase};
+
 const CLIENTS: usize = 50;
 
-on_both_backends!(fifty_clients_one_seat_exactly_one_wins);
+infra_diesel::on_both_backends!(setup = TestApp::spawn; fifty_clients_one_seat_exactly_one_wins);
 
 /// Sends one booking per (address, token) at the same instant; returns the statuses.
 async fn race(addresses: &[String], tokens: &[String], show: i64, seat: i64) -> Vec<StatusCode> {
@@ -28,7 +27,7 @@ async fn race(addresses: &[String], tokens: &[String], show: i64, seat: i64) -> 
                 .json(&json!({"seat_number": seat}))
         })
         .collect();
-    common::send_together(requests)
+    send_together(requests)
         .await
         .into_iter()
         .map(|(status, _)| status)

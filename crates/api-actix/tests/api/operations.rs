@@ -1,17 +1,16 @@
 //! Production readiness: start-up refusals, logs without secrets, metrics, rate limits,
 //! database outages, graceful shutdown, hosts, CORS and request ids.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{assert_error, Backend, ServerProcess, TestApp, TestDatabase, PASSWORD};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+
+use crate::helpers::{assert_error, Backend, ServerProcess, TestApp, TestDatabase, PASSWORD};
 
 fn config_dir() -> String {
     concat!(env!("CARGO_MANIFEST_DIR"), "/../../config").to_owned()
@@ -229,6 +228,7 @@ async fn login_after_the_limit_gets_429_with_retry_after() {
         .unwrap()
         .parse()
         .unwrap();
+    // A timing window: the wait left until the next login is allowed, 1 s at the least.
     assert!((1..=60).contains(&retry_after), "{retry_after}");
     assert_error(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
 }
@@ -330,6 +330,9 @@ fn postgres_target(url: &str) -> (SocketAddr, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn database_outage_gives_503_quickly_and_the_service_recovers() {
+    // The service's logs, shown if this test fails. The subscriber is process-wide, so the
+    // other tests' servers log through it too; each test's lines stay in its own captured
+    // output, and `try_init` leaves an existing subscriber alone.
     let _ = tracing_subscriber::fmt().with_test_writer().try_init();
     let db = TestDatabase::new(Backend::Postgres).await;
     let (target, template) = postgres_target(&db.url);

@@ -1,14 +1,13 @@
 //! The OpenAPI document and the router agree: every route the router serves is
 //! documented, with a summary, a tag and its security, and every documented route is served.
 
-mod common;
-
 use std::collections::BTreeSet;
 
 use api_actix::app::ROUTES;
-use common::{Backend, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
+
+use crate::helpers::{Backend, TestApp};
 
 /// Routes anyone may call; the rest need a bearer token.
 const PUBLIC: &[&str] = &[

@@ -1,15 +1,15 @@
 //! Accounts over HTTP: signup, login, token refresh and /api/me/, their shapes, and the
 //! rules of usernames and passwords.
 
-mod common;
-mod support;
-
-use common::{assert_error, TestApp, PASSWORD};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use support::{json_body, key_set, keys, raw};
 
-on_both_backends!(
+use crate::helpers::{
+    assert_error, json_body, key_set, keys, raw, send_together, TestApp, PASSWORD,
+};
+
+infra_diesel::on_both_backends!(
+    setup = TestApp::spawn;
     signup_201_login_200_refresh_200_me_200_have_the_contract_shapes,
     me_reports_is_staff_true_for_staff_and_false_for_plain_users,
     username_taken_regardless_of_case_is_409_and_keeps_the_first_account,
@@ -275,7 +275,8 @@ async fn concurrent_signups_of_one_name_in_any_case_create_exactly_one_account(a
         })
         .collect();
     let mut created = Vec::new();
-    for (status, body) in common::send_together(requests).await {
+    for (status, body) in send_together(requests).await {
+        // Which request wins is a real race: each is 201 or 409, and exactly one is 201.
         match status {
             StatusCode::CREATED => created.push(body),
             StatusCode::CONFLICT => assert_eq!(body["code"], "username_taken", "{body}"),

@@ -1,18 +1,16 @@
 //! The catalogue over HTTP: movies, shows and seat maps; their shapes, lists, filters and
 //! pages; staff-only writes; and the conflicts that protect bookings.
 
-mod common;
-mod support;
-
-use common::{assert_error, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use support::{
-    book_ok, delete, get_json, id_of, ints, json_body, key_set, keys, listed, patch, raw, show_at,
-    strs,
+
+use crate::helpers::{
+    assert_error, book_ok, delete, get_json, id_of, ints, json_body, key_set, keys, listed, patch,
+    raw, show_at, strs, TestApp,
 };
 
-on_both_backends!(
+infra_diesel::on_both_backends!(
+    setup = TestApp::spawn;
     movies_list_get_create_patch_delete_have_the_contract_statuses_and_shapes,
     plain_user_reads_the_catalogue_but_every_write_is_403_and_changes_nothing,
     shows_list_filters_by_movie_date_upcoming_with_pages_and_total_count,

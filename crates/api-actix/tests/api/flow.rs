@@ -1,12 +1,11 @@
 //! The seed's manual test flow, from signup to cancel and re-book, on both backends.
 
-mod common;
-
-use common::{assert_error, TestApp, PASSWORD};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-on_both_backends!(signup_login_book_list_cancel_rebook);
+use crate::helpers::{assert_error, TestApp, PASSWORD};
+
+infra_diesel::on_both_backends!(setup = TestApp::spawn; signup_login_book_list_cancel_rebook);
 
 async fn signup_login_book_list_cancel_rebook(app: TestApp) {
     let (staff, show) = app.show_with_staff(100).await;

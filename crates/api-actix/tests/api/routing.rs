@@ -1,15 +1,15 @@
 //! Routing over HTTP: operations endpoints, the docs, paths without their trailing slash,
 //! and JSON answers for unknown routes and wrong methods.
 
-mod common;
-mod support;
-
-use common::{assert_error, TestApp, PASSWORD};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use support::{get_json, id_of, json_body, listed};
 
-on_both_backends!(
+use crate::helpers::{
+    assert_error, content_type, get_json, id_of, json_body, listed, TestApp, PASSWORD,
+};
+
+infra_diesel::on_both_backends!(
+    setup = TestApp::spawn;
     health_and_ready_are_200_without_a_token,
     root_redirects_to_swagger_and_the_docs_are_served,
     metrics_are_served_in_prometheus_text_format,
@@ -32,40 +32,31 @@ async fn health_and_ready_are_200_without_a_token(app: TestApp) {
 }
 
 async fn root_redirects_to_swagger_and_the_docs_are_served(app: TestApp) {
-    let response = app.client.get(app.url("/")).send().await.expect("send");
-    assert!(
-        response.status().is_redirection(),
-        "status {}",
-        response.status()
-    );
-    assert_eq!(
+    let location = |response: &reqwest::Response| {
         response
             .headers()
             .get("location")
-            .and_then(|v| v.to_str().ok()),
-        Some("/swagger/")
-    );
-
-    // /swagger/ is the UI, possibly by a redirect to its index page on this server.
-    let mut path = "/swagger/".to_owned();
-    let mut hops = 0;
-    let response = loop {
-        let response = app.client.get(app.url(&path)).send().await.expect("send");
-        if !response.status().is_redirection() {
-            break response;
-        }
-        hops += 1;
-        assert!(hops <= 3, "redirect loop at {path}");
-        let location = response
-            .headers()
-            .get("location")
             .and_then(|v| v.to_str().ok())
-            .expect("location")
-            .to_owned();
-        assert!(location.starts_with("/swagger/"), "{path} -> {location}");
-        path = location;
+            .map(str::to_owned)
     };
-    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    // The root's own route: a 302 to the UI.
+    let response = app.client.get(app.url("/")).send().await.expect("send");
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(location(&response).as_deref(), Some("/swagger/"));
+
+    // The bundled UI sends its bare path on to its index page, with the OpenAPI 3
+    // document (the last one mounted) as the spec to show.
+    let response = app
+        .client
+        .get(app.url("/swagger/"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
+    let index = location(&response).expect("location");
+    assert_eq!(index, "/swagger/index.html?url=/api/openapi.json");
+    let response = app.client.get(app.url(&index)).send().await.expect("send");
+    assert_eq!(response.status(), StatusCode::OK, "{index}");
     let html = response.text().await.expect("swagger page");
     assert!(html.to_lowercase().contains("swagger"), "{html}");
     // Served from the binary: no CDN.
@@ -98,7 +89,7 @@ async fn metrics_are_served_in_prometheus_text_format(app: TestApp) {
         .await
         .expect("send");
     assert_eq!(response.status(), StatusCode::OK, "GET /metrics");
-    let content_type = common::content_type(&response);
+    let content_type = content_type(&response);
     assert!(content_type.starts_with("text/plain"), "{content_type}");
     let text = response.text().await.expect("metrics");
     assert!(

@@ -1,13 +1,12 @@
-//! Helpers of the contract tests, on top of `common`: raw bodies, PATCH and DELETE,
+//! Helpers of the contract tests, on top of `TestApp`: raw bodies, PATCH and DELETE,
 //! JSON bodies read with their status checked, and the lists of the contract.
-#![allow(dead_code)]
 
 use std::collections::BTreeSet;
 
 use reqwest::{Method, Response, StatusCode};
 use serde_json::Value;
 
-use crate::common::TestApp;
+use super::TestApp;
 
 /// Reads a JSON body after checking the status (the body is in the failure message).
 pub async fn json_body(response: Response, status: StatusCode) -> Value {

@@ -1,11 +1,13 @@
 //! The test harness: the real application on a random port, on its own database, and
-//! helpers that read as requests.
-#![allow(dead_code)]
+//! helpers that read as requests; `contract` adds the contract tests' own helpers.
+
+mod contract;
 
 use std::net::TcpListener;
 
 use api_actix::settings::Settings;
 use api_actix::startup::{store_settings, Application, Storage};
+pub use contract::*;
 use domain::SignupInput;
 pub use infra_diesel::testing::{Backend, TestDatabase};
 use reqwest::{Method, Response, StatusCode};
@@ -17,7 +19,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub settings: Settings,
-    pub db: TestDatabase,
+    /// Held, not read: the database is dropped with the app.
+    _db: TestDatabase,
 }
 
 /// Settings for a test app: rate limits off, two workers, the given database.
@@ -60,7 +63,7 @@ impl TestApp {
             address,
             client,
             settings,
-            db,
+            _db: db,
         }
     }
 
@@ -256,29 +259,6 @@ pub async fn assert_error(response: Response, status: StatusCode, code: &str) ->
     assert_eq!(body["code"], code, "body: {body}");
     assert!(body["error"].is_string(), "body: {body}");
     body
-}
-
-/// Runs each named test on both backends.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::common::TestApp::spawn(super::common::Backend::Sqlite).await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::common::TestApp::spawn(super::common::Backend::Postgres).await).await;
-                }
-            )*
-        }
-    };
 }
 
 /// A real `movie-booking serve` process on a free port, killed when dropped.
