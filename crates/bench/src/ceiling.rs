@@ -27,7 +27,7 @@ impl ShowLock {
 }
 
 /// `book_once` on PostgreSQL for one random seat, statement for statement as the service
-/// sends it (the insert is `InsertFreeSeats` in infra-diesel's repo.rs): BEGIN; lock the show row; insert unless the seat is held; COMMIT when a
+/// sends it (the insert is `InsertFreeSeats` in infra-diesel's sql/postgres.rs): BEGIN; lock the show row; insert unless the seat is held; COMMIT when a
 /// row came back, ROLLBACK otherwise (the service rolls back a refused booking).
 pub fn booking_script(lock: ShowLock) -> String {
     format!(

@@ -4,6 +4,10 @@
 //! number of keep-alive connections for a fixed time, checks the database after every
 //! booking workload, and prints one Markdown table. `make bench` runs it; the method
 //! and the measured figures are in docs/BENCHMARKS.md.
+//!
+//! This file is the run itself, kept as one piece so it reads top to bottom in the order
+//! it runs: the command line, one backend's set-up, the workloads, their ceilings and the
+//! checks after them. The parts it calls each have their own module.
 
 mod api;
 mod ceiling;

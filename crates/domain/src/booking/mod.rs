@@ -4,6 +4,8 @@ mod model;
 mod ports;
 pub mod rules;
 mod service;
+#[cfg(test)]
+mod service_tests;
 
 pub use model::*;
 pub use ports::*;

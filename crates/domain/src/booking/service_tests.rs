@@ -1,0 +1,164 @@
+//! Unit tests of the booking use cases, over mocks of their ports.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::accounts::AuthUser;
+use crate::shared::*;
+use chrono::{DateTime, TimeZone, Utc};
+use futures_executor::block_on;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 15, 10, 0, 0).unwrap()
+}
+
+fn john() -> AuthUser {
+    AuthUser {
+        id: UserId(1),
+        username: "john".into(),
+        is_staff: false,
+    }
+}
+
+fn booking(id: i64, user: i64) -> Booking {
+    Booking {
+        id: BookingId(id),
+        user_id: UserId(user),
+        username: "john".into(),
+        show_id: ShowId(1),
+        seat_number: 5,
+        status: BookingStatus::Confirmed,
+        booking_time: now(),
+        cancelled_at: None,
+    }
+}
+
+fn service(repo: MockBookingRepository) -> BookingService {
+    let mut clock = MockClock::new();
+    clock.expect_now().returning(now);
+    BookingService::new(Arc::new(repo), Arc::new(clock))
+}
+
+fn one(seat: i64) -> BookInput {
+    BookInput {
+        seat_number: Some(seat),
+        seat_numbers: None,
+    }
+}
+
+#[test]
+fn booking_request_must_name_seats_one_way() {
+    let both = BookInput {
+        seat_number: Some(1),
+        seat_numbers: Some(vec![2]),
+    };
+    assert!(both.parse().is_err());
+    assert!(BookInput::default().parse().is_err());
+    assert!(one(0).parse().is_err());
+    assert!(one(-1).parse().is_err());
+    let many = BookInput {
+        seat_number: None,
+        seat_numbers: Some(vec![3, 3]),
+    };
+    assert!(many.parse().is_err());
+    let empty = BookInput {
+        seat_number: None,
+        seat_numbers: Some(vec![]),
+    };
+    assert!(empty.parse().is_err());
+}
+
+#[test]
+fn invalid_request_never_reaches_storage() {
+    let svc = service(MockBookingRepository::new());
+    assert!(matches!(
+        block_on(svc.book(&john(), 1, &one(0))),
+        Err(BookError::Invalid(_))
+    ));
+}
+
+#[test]
+fn valid_request_is_booked_in_seat_order_at_the_current_time() {
+    let mut repo = MockBookingRepository::new();
+    repo.expect_book_seats()
+        .withf(|show, user, seats, at| {
+            *show == ShowId(1)
+                && user.id == UserId(1)
+                && seats.numbers() == vec![5, 6, 7]
+                && *at == now()
+        })
+        .returning(|_, _, _, _| Ok(vec![booking(1, 1)]));
+    let svc = service(repo);
+    let input = BookInput {
+        seat_number: None,
+        seat_numbers: Some(vec![7, 5, 6]),
+    };
+    assert_eq!(block_on(svc.book(&john(), 1, &input)).unwrap().len(), 1);
+}
+
+#[test]
+fn seat_taken_passes_through_with_its_seats() {
+    let mut repo = MockBookingRepository::new();
+    repo.expect_book_seats()
+        .returning(|_, _, _, _| Err(BookError::SeatTaken { seats: vec![5] }));
+    let svc = service(repo);
+    assert_eq!(
+        block_on(svc.book(&john(), 1, &one(5))).unwrap_err(),
+        BookError::SeatTaken { seats: vec![5] }
+    );
+}
+
+#[test]
+fn someone_elses_booking_is_not_found() {
+    let mut repo = MockBookingRepository::new();
+    repo.expect_get_booking()
+        .returning(|id| Ok(Some(booking(id.0, 2))));
+    let svc = service(repo);
+    assert_eq!(
+        block_on(svc.get(&john(), 4)).unwrap_err(),
+        BookingsError::NotFound
+    );
+}
+
+#[test]
+fn own_booking_is_found() {
+    let mut repo = MockBookingRepository::new();
+    repo.expect_get_booking()
+        .returning(|id| Ok(Some(booking(id.0, 1))));
+    assert_eq!(
+        block_on(service(repo).get(&john(), 4)).unwrap().id,
+        BookingId(4)
+    );
+}
+
+#[test]
+fn list_parses_status_filter() {
+    let mut repo = MockBookingRepository::new();
+    repo.expect_list_bookings()
+        .withf(|user, status, _| user.id == UserId(1) && *status == Some(BookingStatus::Cancelled))
+        .returning(|_, _, _| {
+            Ok(Listing {
+                items: vec![],
+                total: 0,
+            })
+        });
+    let svc = service(repo);
+    block_on(svc.list(&john(), Some("cancelled"), None, None)).unwrap();
+    let err = block_on(svc.list(&john(), Some("nope"), Some(0), None)).unwrap_err();
+    let BookingsError::Invalid(fields) = err else {
+        panic!("expected Invalid")
+    };
+    assert!(fields.0.contains_key("status") && fields.0.contains_key("limit"));
+}
+
+#[test]
+fn cancel_is_done_by_the_adapter_at_the_current_time() {
+    let mut repo = MockBookingRepository::new();
+    repo.expect_cancel_booking()
+        .withf(|id, user, at| *id == BookingId(4) && user.id == UserId(1) && *at == now())
+        .returning(|_, _, _| Err(CancelError::AlreadyCancelled));
+    assert_eq!(
+        block_on(service(repo).cancel(&john(), 4)).unwrap_err(),
+        CancelError::AlreadyCancelled
+    );
+}
