@@ -77,6 +77,29 @@ impl TestDatabase {
         settings
     }
 
+    /// SQLite's own consistency check of the database file: `ok` when it is sound.
+    pub fn sqlite_integrity_check(&self) -> String {
+        use diesel::{Connection, RunQueryDsl};
+
+        #[derive(diesel::QueryableByName)]
+        struct Check {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            integrity_check: String,
+        }
+
+        assert_eq!(self.backend, Backend::Sqlite, "integrity_check is SQLite's");
+        let path = crate::db::sqlite_path(&self.url).expect("a sqlite:// URL");
+        let mut conn =
+            diesel::sqlite::SqliteConnection::establish(path).expect("open the SQLite file");
+        diesel::sql_query("PRAGMA integrity_check")
+            .load::<Check>(&mut conn)
+            .expect("run integrity_check")
+            .into_iter()
+            .map(|row| row.integrity_check)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
     pub async fn connect(&self) -> Database {
         Database::connect(&self.settings()).expect("build the test pool")
     }

@@ -263,14 +263,14 @@ async fn bookings_beyond_the_per_user_limit_get_429() {
 }
 
 /// A TCP proxy in front of PostgreSQL that a test can cut and restore.
-struct Proxy {
-    port: u16,
-    target: SocketAddr,
+pub(crate) struct Proxy {
+    pub(crate) port: u16,
+    pub(crate) target: SocketAddr,
     tasks: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
 impl Proxy {
-    async fn start(port: u16, target: SocketAddr) -> Self {
+    pub(crate) async fn start(port: u16, target: SocketAddr) -> Self {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("bind the proxy");
@@ -296,14 +296,14 @@ impl Proxy {
     }
 
     /// Closes the port and every relayed connection: the database is unreachable.
-    fn cut(&self) {
+    pub(crate) fn cut(&self) {
         for task in self.tasks.lock().unwrap().drain(..) {
             task.abort();
         }
     }
 }
 
-fn postgres_target(url: &str) -> (SocketAddr, String) {
+pub(crate) fn postgres_target(url: &str) -> (SocketAddr, String) {
     // postgres://user@host:port/db -> (host:port, url with a {port} placeholder)
     let (scheme, rest) = url.split_once("://").unwrap();
     let (authority, path) = rest.split_once('/').unwrap();

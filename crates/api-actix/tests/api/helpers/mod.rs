@@ -19,8 +19,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub settings: Settings,
-    /// Held, not read: the database is dropped with the app.
-    _db: TestDatabase,
+    /// Dropped with the app, so the database lives as long as the test needs it.
+    db: TestDatabase,
 }
 
 /// Settings for a test app: rate limits off, two workers, the given database.
@@ -63,8 +63,12 @@ impl TestApp {
             address,
             client,
             settings,
-            _db: db,
+            db,
         }
+    }
+
+    pub fn database(&self) -> &TestDatabase {
+        &self.db
     }
 
     pub fn url(&self, path: &str) -> String {
