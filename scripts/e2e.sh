@@ -9,7 +9,12 @@
 #   4. loads /swagger/ in headless Chromium: the rendered page lists the operations, and
 #      (scripts/e2e/swagger.mjs) a person's path through it: sign up and log in with
 #      "Try it out", Authorize with `Bearer <access>`, book a seat -> 201. Screenshots
-#      go to .e2e/swagger.png and .e2e/swagger-top.png.
+#      go to .e2e/swagger.png and .e2e/swagger-top.png;
+#   5. fuzzes the API with schemathesis against its own OpenAPI document, signed in as
+#      staff, on SQLite and on PostgreSQL (E2E_POSTGRES_URL, default TEST_DATABASE_URL's
+#      server): no 5xx, only documented status codes and content types, and responses
+#      that match their schemas. FUZZ_SECONDS (default 120) bounds each backend's run;
+#      FUZZ_SEED (default 1) makes a run reproducible.
 # Ends with `e2e: N passed, M failed`; exits non-zero when anything failed.
 set -uo pipefail
 
@@ -19,6 +24,9 @@ VENV="$E2E_DIR/venv"
 CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 CARGO="${CARGO:-cargo}"
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/movie-booking"
+E2E_POSTGRES_URL="${E2E_POSTGRES_URL:-${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}}"
+FUZZ_SECONDS="${FUZZ_SECONDS:-120}"
+FUZZ_SEED="${FUZZ_SEED:-1}"
 export CI="${CI:-true}" DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_INPUT=1 npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
 
@@ -42,7 +50,13 @@ finish() {
 # A step without which nothing after it can run.
 fatal() { fail "$*"; finish; }
 
+FUZZ_PIDS=()
+FUZZ_DATABASES=()
 cleanup() {
+    for pid in "${FUZZ_PIDS[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+    for name in "${FUZZ_DATABASES[@]}"; do
+        psql "$E2E_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS $name WITH (FORCE)" >/dev/null 2>&1
+    done
     if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
         kill "$SERVER_PID" 2>/dev/null
         for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
@@ -72,15 +86,15 @@ quietly() {
 
 # ---------------------------------------------------------------- 1. tools
 say "installing tools (once)"
-if ! "$VENV/bin/python" -c 'import openapi_spec_validator' 2>/dev/null; then
+if ! "$VENV/bin/python" -c 'import openapi_spec_validator, schemathesis' 2>/dev/null; then
     if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
         quietly "apt-get install python3-venv" as_root bash -c \
             'apt-get update -qq && apt-get install -y -qq python3-venv'
     fi
     rm -rf "$VENV"
     quietly "python3 -m venv $VENV" python3 -m venv "$VENV"
-    quietly "pip install openapi-spec-validator" \
-        "$VENV/bin/pip" install -q 'openapi-spec-validator>=0.7,<1'
+    quietly "pip install openapi-spec-validator schemathesis" \
+        "$VENV/bin/pip" install -q 'openapi-spec-validator>=0.7,<1' 'schemathesis>=4.32,<5'
 fi
 if [ ! -x "$CHROMIUM" ]; then
     quietly "apt-get install chromium" as_root bash -c \
@@ -181,6 +195,75 @@ if [ -n "$SUMMARY" ]; then
     FAILED=$((FAILED + B_FAILED))
 else
     fail "the Playwright test did not finish (see above)"
+fi
+
+# ---------------------------------------------------------------- 5. fuzzing
+FUZZ_PASSWORD="fuzz-staff-password-9"
+
+free_port() {
+    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# fuzz NAME DATABASE_URL: a server of its own on that database, seeded, with a staff
+# account whose token signs every request schemathesis sends.
+fuzz() {
+    local name="$1" url="$2" port base pid token out
+    port="$(free_port)"
+    base="http://127.0.0.1:$port"
+    out="$TMP/fuzz-$name"
+    mkdir -p "$out"
+    if ! DATABASE_URL="$url" "$BIN" seed-demo >"$out/seed.log" 2>&1 \
+        || ! DATABASE_URL="$url" MOVIE_BOOKING_ADMIN_PASSWORD="$FUZZ_PASSWORD" \
+            "$BIN" create-admin --username fuzzstaff >>"$out/seed.log" 2>&1; then
+        sed 's/^/    /' "$out/seed.log"; fail "fuzz $name: seeding the database"; return
+    fi
+    DATABASE_URL="$url" APP__SERVER__PORT="$port" "$BIN" serve >"$out/server.log" 2>&1 </dev/null &
+    pid=$!
+    FUZZ_PIDS+=("$pid")
+    token=""
+    for _ in $(seq 300); do
+        kill -0 "$pid" 2>/dev/null || break
+        token="$("$PY" - "$base" "$FUZZ_PASSWORD" 2>/dev/null <<'EOF'
+import json, sys, urllib.request
+request = urllib.request.Request(
+    sys.argv[1] + "/api/login/",
+    data=json.dumps({"username": "fuzzstaff", "password": sys.argv[2]}).encode(),
+    headers={"Content-Type": "application/json"},
+)
+print(json.load(urllib.request.urlopen(request, timeout=5))["access"])
+EOF
+)" && break
+        sleep 0.1
+    done
+    if [ -z "$token" ]; then
+        tail -n 20 "$out/server.log" | sed 's/^/    /'; fail "fuzz $name: the server did not let staff log in"; return
+    fi
+    say "schemathesis on $name ($FUZZ_SECONDS s, seed $FUZZ_SEED, report in .e2e/fuzz-$name.txt)"
+    (cd "$out" && timeout $((FUZZ_SECONDS + 180)) "$VENV/bin/schemathesis" run \
+        "$base/api/openapi.json" --header "Authorization: Bearer $token" \
+        --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+        --max-examples 30 --max-time "$FUZZ_SECONDS" --seed "$FUZZ_SEED" \
+        --request-timeout 10 --no-color) >"$E2E_DIR/fuzz-$name.txt" 2>&1
+    local status=$?
+    kill "$pid" 2>/dev/null
+    local summary
+    summary="$(grep -E '^=+ .* in [0-9.]+s =+$' "$E2E_DIR/fuzz-$name.txt" | tail -n 1 | tr -d '=' | xargs)"
+    if [ "$status" -eq 0 ]; then
+        pass "schemathesis on $name: ${summary:-no failures}"
+    else
+        grep -E '^_+ |^- |Schema at|^\[[0-9]+\]' "$E2E_DIR/fuzz-$name.txt" | head -n 40 | sed 's/^/    /'
+        fail "schemathesis on $name: ${summary:-exit $status} (see .e2e/fuzz-$name.txt)"
+    fi
+}
+
+fuzz sqlite "sqlite://$TMP/fuzz.sqlite3"
+FUZZ_DB="mb_fuzz_$(date +%s)_$$"
+if psql "$E2E_POSTGRES_URL" -qc "CREATE DATABASE $FUZZ_DB" >"$TMP/psql.log" 2>&1; then
+    FUZZ_DATABASES+=("$FUZZ_DB")
+    fuzz postgres "${E2E_POSTGRES_URL%/*}/$FUZZ_DB"
+else
+    sed 's/^/    /' "$TMP/psql.log"
+    fail "cannot create a PostgreSQL database on $E2E_POSTGRES_URL for fuzzing (start PostgreSQL, or set E2E_POSTGRES_URL)"
 fi
 
 finish
