@@ -13,6 +13,7 @@ use domain::UserId;
 use paperclip::actix::{web, OpenApiExt};
 use paperclip::v2::models::{DefaultApiRaw, Info, Tag};
 
+use crate::http::edge::{head_as_get, refuse_content_encoding, CatchPanic};
 use crate::http::{json_error, path_error, query_error, ApiError};
 use crate::routes::{accounts, booking, catalog, ops};
 use crate::settings::ServerSettings;
@@ -22,8 +23,7 @@ use crate::state::AppState;
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// Files of the bundled Swagger UI; any other `/swagger/...` path is a JSON 404.
-const SWAGGER_FILES: &[&str] = &[
-    "",
+pub const SWAGGER_FILES: &[&str] = &[
     "index.html",
     "oauth2-redirect.html",
     "swagger-ui.css",
@@ -35,6 +35,9 @@ const SWAGGER_FILES: &[&str] = &[
     "favicon-16x16.png",
     "favicon-32x32.png",
 ];
+
+/// Where `/swagger/` sends the browser: the UI's page, showing the OpenAPI 3 document.
+const SWAGGER_INDEX: &str = "/swagger/index.html?url=/api/openapi.json";
 
 fn spec() -> DefaultApiRaw {
     let tag = |name: &str, description: &str| Tag {
@@ -147,6 +150,7 @@ pub fn build_app(
         .default_service(actix_web::web::to(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route").error_response()
         }))
+        .wrap(CatchPanic)
         .wrap(
             ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, |res| {
                 json_error_response(
@@ -164,26 +168,20 @@ pub fn build_app(
             cors(&server.cors_allowed_origins),
         ))
         .wrap_fn(move |req, srv| {
-            // Answered here, before routing: a Host this service does not serve, and
-            // Swagger UI files that do not exist (the bundled handler would panic).
-            let refusal = if !host_allowed(&allowed_hosts, &req) {
-                Some(ApiError::bad_request(
-                    "invalid_host",
-                    "this Host is not served here",
-                ))
-            } else if is_unknown_swagger_file(req.path()) {
-                Some(ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "not_found",
-                    "no such file",
-                ))
+            // Answered here, before routing: a Host this service does not serve, a
+            // compressed body, and Swagger UI's bare path and unknown files.
+            let answer = if !host_allowed(&allowed_hosts, &req) {
+                Some(
+                    ApiError::bad_request("invalid_host", "this Host is not served here")
+                        .error_response(),
+                )
             } else {
-                None
+                refuse_content_encoding(&req).or_else(|| swagger_answer(&req))
             };
-            if let Some(error) = refusal {
+            if let Some(response) = answer {
                 let (req, _) = req.into_parts();
                 return futures_util::future::Either::Left(std::future::ready(Ok(
-                    ServiceResponse::new(req, error.error_response()).map_into_right_body(),
+                    ServiceResponse::new(req, response).map_into_right_body(),
                 )));
             }
             let call = srv.call(req);
@@ -196,19 +194,26 @@ pub fn build_app(
             let request_id = request_id(&req);
             let started = Instant::now();
             let method = req.method().clone();
+            head_as_get(&mut req);
             let path = req.path().to_owned();
+            // A pattern of the route table, never the path: the label set stays small.
+            let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
             let metrics = metrics.clone();
             let call = srv.call(req);
             async move {
-                let mut res = call.await?;
-                let status = res.status().as_u16();
-                let route = res
-                    .request()
-                    .match_pattern()
-                    .unwrap_or_else(|| "unmatched".into());
+                let result = call.await;
+                let status = match &result {
+                    Ok(res) => res.status(),
+                    // A caught panic; actix turns the error into the response.
+                    Err(error) => error.as_response_error().status_code(),
+                }
+                .as_u16();
                 let elapsed = started.elapsed();
                 metrics.observe_request(method.as_str(), &route, status, elapsed);
-                let user = res.request().extensions().get::<UserId>().map(|id| id.0);
+                let user = result
+                    .as_ref()
+                    .ok()
+                    .and_then(|res| res.request().extensions().get::<UserId>().map(|id| id.0));
                 tracing::info!(
                     %method,
                     path,
@@ -219,6 +224,7 @@ pub fn build_app(
                     request_id,
                     "request"
                 );
+                let mut res = result?;
                 if let Ok(value) = header::HeaderValue::from_str(&request_id) {
                     res.headers_mut()
                         .insert(header::HeaderName::from_static(REQUEST_ID), value);
@@ -288,9 +294,21 @@ fn json_error_response<B>(
     ))
 }
 
-fn is_unknown_swagger_file(path: &str) -> bool {
-    path.strip_prefix("/swagger/")
-        .is_some_and(|file| !SWAGGER_FILES.contains(&file))
+/// A GET of Swagger UI's bare path is redirected here, whatever its query string, and
+/// names that are not among its files are a 404: paperclip's handler panics on both.
+fn swagger_answer(req: &ServiceRequest) -> Option<HttpResponse> {
+    // The path the router matches, percent-decoded (`/%73wagger/` is `/swagger/`).
+    let path = req.match_info().as_str();
+    if (path == "/swagger" || path == "/swagger/") && req.method() == actix_web::http::Method::GET {
+        return Some(
+            HttpResponse::PermanentRedirect()
+                .insert_header((header::LOCATION, SWAGGER_INDEX))
+                .finish(),
+        );
+    }
+    let file = path.strip_prefix("/swagger/")?;
+    (!SWAGGER_FILES.contains(&file))
+        .then(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such file").error_response())
 }
 
 /// `/api/movies` answers like `/api/movies/`: the contract's paths end in a slash, and

@@ -214,6 +214,10 @@ pub fn json_error(error: actix_web::error::JsonPayloadError) -> ApiError {
         E::Deserialize(inner) => {
             ApiError::bad_request("invalid_json", format!("invalid request body: {inner}"))
         }
+        // Cut short or badly framed; the cause's text is debug output, of no use here.
+        E::Payload(_) => {
+            ApiError::bad_request("invalid_json", "the request body could not be read")
+        }
         _ => ApiError::bad_request("invalid_json", format!("invalid request body: {error}")),
     }
 }

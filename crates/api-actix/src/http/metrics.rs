@@ -101,7 +101,10 @@ impl Metrics {
         Ok(metrics)
     }
 
+    /// Counts a request. `route` must be a pattern of the route table (or one fixed
+    /// word), never a raw path; the method is folded by [`method_label`].
     pub fn observe_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        let method = method_label(method);
         self.http_requests
             .with_label_values(&[method, route, &status.to_string()])
             .inc();
@@ -120,4 +123,15 @@ impl Metrics {
         TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
         String::from_utf8(buffer).map_err(|e| prometheus::Error::Msg(e.to_string()))
     }
+}
+
+/// The methods counted by name; any other (clients may send any token as a method)
+/// counts as `OTHER`, so requests cannot add label values, and memory, without bound.
+const METHOD_LABELS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+fn method_label(method: &str) -> &'static str {
+    METHOD_LABELS
+        .into_iter()
+        .find(|known| *known == method)
+        .unwrap_or("OTHER")
 }

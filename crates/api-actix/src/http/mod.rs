@@ -1,6 +1,7 @@
 //! What every route shares over HTTP: the error type, the extractors, metrics and
-//! rate limits.
+//! rate limits, and the edge's own middleware (panics, encodings, HEAD).
 
+pub mod edge;
 pub mod errors;
 pub mod extract;
 pub mod metrics;

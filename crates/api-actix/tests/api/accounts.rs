@@ -16,6 +16,7 @@ infra_diesel::on_both_backends!(
     invalid_signup_is_400_with_fields_and_creates_no_account,
     malformed_or_empty_signup_body_is_400_json_and_creates_no_account,
     wrong_password_and_unknown_user_get_the_same_401,
+    login_without_username_or_password_is_400_naming_each_missing_field,
     concurrent_signups_of_one_name_in_any_case_create_exactly_one_account,
 );
 
@@ -261,6 +262,31 @@ async fn wrong_password_and_unknown_user_get_the_same_401(app: TestApp) {
     )
     .await;
     assert!(empty["fields"]["password"].is_array(), "{empty}");
+}
+
+async fn login_without_username_or_password_is_400_naming_each_missing_field(app: TestApp) {
+    assert_eq!(app.signup("john").await.status(), StatusCode::CREATED);
+    let required = json!(["this field is required"]);
+    for (body, fields) in [
+        (
+            json!({}),
+            json!({"username": required, "password": required}),
+        ),
+        (json!({"username": "john"}), json!({"password": required})),
+        (json!({"password": PASSWORD}), json!({"username": required})),
+        (
+            json!({"username": "", "password": ""}),
+            json!({"username": required, "password": required}),
+        ),
+        (
+            json!({"username": "john", "password": ""}),
+            json!({"password": required}),
+        ),
+    ] {
+        let response = raw(&app, Method::POST, "/api/login/", None, body.to_string()).await;
+        let error = assert_error(response, StatusCode::BAD_REQUEST, "invalid_input").await;
+        assert_eq!(error["fields"], fields, "{body}");
+    }
 }
 
 async fn concurrent_signups_of_one_name_in_any_case_create_exactly_one_account(app: TestApp) {

@@ -14,6 +14,7 @@ mod auth_tokens;
 mod bad_input;
 mod booking;
 mod catalogue;
+mod edge;
 mod faults;
 mod flow;
 mod login_timing;
