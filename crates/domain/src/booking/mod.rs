@@ -1,5 +1,6 @@
 //! Booking seats of a show, listing one's bookings, cancelling them.
 
+mod best_seats;
 mod model;
 mod ports;
 pub mod rules;
@@ -7,6 +8,7 @@ mod service;
 #[cfg(test)]
 mod service_tests;
 
+pub use best_seats::*;
 pub use model::*;
 pub use ports::*;
 pub use service::*;
