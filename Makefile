@@ -1,6 +1,7 @@
 # Everyday commands. `make run` serves on embedded SQLite with a demo catalogue;
 # `make test` runs every test (PostgreSQL from TEST_DATABASE_URL, default
-# postgres://postgres@127.0.0.1:5432/postgres).
+# postgres://postgres@127.0.0.1:5432/postgres; Redis from TEST_REDIS_URL, default
+# redis://127.0.0.1:6379).
 
 CARGO ?= cargo
 

@@ -14,7 +14,7 @@ use paperclip::actix::{web, OpenApiExt};
 use paperclip::v2::models::{DefaultApiRaw, Info, Tag};
 
 use crate::http::edge::{head_as_get, refuse_content_encoding, CatchPanic};
-use crate::http::{json_error, path_error, query_error, ApiError};
+use crate::http::{json_error, path_error, query_error, ratelimit, ApiError};
 use crate::routes::{accounts, booking, catalog, ops};
 use crate::settings::ServerSettings;
 use crate::state::AppState;
@@ -151,6 +151,8 @@ pub fn build_app(
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route").error_response()
         }))
         .wrap(CatchPanic)
+        // Before the extractors, so that malformed requests count too.
+        .wrap(actix_web::middleware::from_fn(ratelimit::enforce))
         .wrap(
             ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, |res| {
                 json_error_response(

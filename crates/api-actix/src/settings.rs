@@ -57,6 +57,14 @@ pub struct AuthSettings {
 pub struct RateLimitSettings {
     pub auth_per_minute: u32,
     pub bookings_per_minute: u32,
+    /// CIDRs (or single addresses) of the proxies whose X-Forwarded-For is believed.
+    pub trusted_proxies: Vec<String>,
+    /// Empty: counted per process. A secret, as it may carry a password.
+    pub redis_url: SecretString,
+    pub redis_key_prefix: String,
+    pub redis_timeout_ms: u64,
+    /// Replaced by `trusted_proxies`; `true` is refused at start-up.
+    #[serde(default)]
     pub trust_forwarded_for: bool,
 }
 
@@ -81,7 +89,8 @@ impl Settings {
                     .try_parsing(true)
                     .list_separator(",")
                     .with_list_parse_key("server.allowed_hosts")
-                    .with_list_parse_key("server.cors_allowed_origins"),
+                    .with_list_parse_key("server.cors_allowed_origins")
+                    .with_list_parse_key("rate_limit.trusted_proxies"),
             );
         if let Ok(url) = std::env::var("DATABASE_URL") {
             builder = builder.set_override("database.url", url)?;
@@ -92,6 +101,7 @@ impl Settings {
         for list in [
             &mut settings.server.allowed_hosts,
             &mut settings.server.cors_allowed_origins,
+            &mut settings.rate_limit.trusted_proxies,
         ] {
             list.retain(|entry| !entry.trim().is_empty());
         }

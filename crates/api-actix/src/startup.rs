@@ -56,14 +56,15 @@ impl Storage {
             settings.auth.refresh_ttl_seconds,
         ));
         let hasher = Arc::new(Argon2Hasher::new()?);
+        let metrics = Arc::new(Metrics::new()?);
+        let limits = RateLimits::new(&settings.rate_limit, &metrics).map_err(anyhow::Error::msg)?;
         Ok(AppState {
             accounts: AccountService::new(store.clone(), hasher, tokens, clock.clone()),
             catalog: CatalogService::new(store.clone(), store.clone(), clock.clone()),
             bookings: BookingService::new(store, clock),
             health: Arc::new(self.database.clone()),
-            metrics: Arc::new(Metrics::new()?),
-            limits: Arc::new(RateLimits::new(&settings.rate_limit)),
-            trust_forwarded_for: settings.rate_limit.trust_forwarded_for,
+            metrics,
+            limits: Arc::new(limits),
         })
     }
 
@@ -103,6 +104,7 @@ pub fn store_settings(database: &DatabaseSettings) -> StoreSettings {
 /// Every check of the settings, including those that need to know the backends.
 pub fn check(settings: &Settings) -> Result<(), String> {
     settings.check()?;
+    crate::http::ratelimit::check_settings(&settings.rate_limit)?;
     if settings.is_production()
         && sqlite_path(&settings.database.url).is_some()
         && !settings.database.allow_sqlite_in_production
@@ -146,6 +148,7 @@ impl Application {
         let storage = storage.into();
         let port = listener.local_addr()?.port();
         let state = web::Data::new(storage.wire(&settings)?);
+        state.limits.start().map_err(anyhow::Error::msg)?;
         let server_settings = settings.server.clone();
         let http = server_settings.clone();
         let mut server = HttpServer::new(move || build_app(state.clone(), &http))

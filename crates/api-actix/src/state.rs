@@ -24,6 +24,4 @@ pub struct AppState {
     pub health: Arc<dyn Health>,
     pub metrics: Arc<Metrics>,
     pub limits: Arc<RateLimits>,
-    /// Take the client IP from X-Forwarded-For.
-    pub trust_forwarded_for: bool,
 }

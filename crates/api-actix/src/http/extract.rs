@@ -35,7 +35,8 @@ impl FromRequest for Authenticated {
     }
 }
 
-fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
+/// The caller of a bearer token; also used by the booking rate limit, which runs first.
+pub(crate) fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
     let Some(state) = req.app_data::<actix_web::web::Data<AppState>>() else {
         return Err(ApiError::internal("application state missing".into()));
     };
@@ -116,37 +117,4 @@ impl<T: Apiv2Schema> OperationModifier for Listed<T> {
             }),
         );
     }
-}
-
-/// The client's IP address, for per-IP rate limits: the peer address, or the
-/// X-Forwarded-For client when `rate_limit.trust_forwarded_for` is set.
-pub struct ClientIp(pub Option<std::net::IpAddr>);
-
-impl FromRequest for ClientIp {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let trust = req
-            .app_data::<actix_web::web::Data<AppState>>()
-            .is_some_and(|state| state.trust_forwarded_for);
-        let ip = if trust {
-            req.connection_info().realip_remote_addr().and_then(|addr| {
-                addr.parse::<std::net::IpAddr>()
-                    .ok()
-                    .or_else(|| addr.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
-            })
-        } else {
-            req.peer_addr().map(|addr| addr.ip())
-        };
-        ready(Ok(Self(ip)))
-    }
-}
-
-impl Apiv2Schema for ClientIp {}
-
-impl OperationModifier for ClientIp {
-    fn update_parameter(_: &mut DefaultOperationRaw) {}
-    fn update_response(_: &mut DefaultOperationRaw) {}
-    fn update_definitions(_: &mut std::collections::BTreeMap<String, DefaultSchemaRaw>) {}
 }

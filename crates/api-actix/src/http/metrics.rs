@@ -113,6 +113,14 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
+    /// Adds a metric kept elsewhere (the rate limits' Redis status) to this registry.
+    pub fn register(
+        &self,
+        collector: Box<dyn prometheus::core::Collector>,
+    ) -> Result<(), prometheus::Error> {
+        self.registry.register(collector)
+    }
+
     /// The text exposition, with the pool gauges read now.
     pub fn render(&self, pool: PoolStatus) -> Result<String, prometheus::Error> {
         self.pool_max.set(pool.max_size as i64);

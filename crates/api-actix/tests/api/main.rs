@@ -21,4 +21,5 @@ mod login_timing;
 mod openapi;
 mod operations;
 mod race;
+mod rate_limits;
 mod routing;

@@ -17,7 +17,7 @@ fn config_dir() -> String {
 }
 
 /// Runs the binary with `env` and returns (exit code, stderr).
-fn run_binary(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+pub(crate) fn run_binary(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_movie-booking"))
         .args(args)
         .env("APP_CONFIG_DIR", config_dir())
@@ -143,7 +143,7 @@ async fn logs_never_contain_passwords_hashes_or_tokens() {
     }
 }
 
-fn metric(text: &str, name: &str) -> f64 {
+pub(crate) fn metric(text: &str, name: &str) -> f64 {
     let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
         .expect("Prometheus text");
     scrape
@@ -262,7 +262,7 @@ async fn bookings_beyond_the_per_user_limit_get_429() {
     );
 }
 
-/// A TCP proxy in front of PostgreSQL that a test can cut and restore.
+/// A TCP proxy in front of a server (PostgreSQL, Redis) that a test can cut and restore.
 pub(crate) struct Proxy {
     pub(crate) port: u16,
     pub(crate) target: SocketAddr,
@@ -295,7 +295,7 @@ impl Proxy {
         }
     }
 
-    /// Closes the port and every relayed connection: the database is unreachable.
+    /// Closes the port and every relayed connection: the server is unreachable.
     pub(crate) fn cut(&self) {
         for task in self.tasks.lock().unwrap().drain(..) {
             task.abort();

@@ -6,7 +6,7 @@ mod errors;
 use domain::SignupInput;
 use paperclip::actix::{api_v2_operation, web, CreatedJson};
 
-use crate::http::extract::{Authenticated, ClientIp};
+use crate::http::extract::Authenticated;
 use crate::http::ApiError;
 use crate::state::AppState;
 use dto::*;
@@ -18,10 +18,8 @@ use dto::*;
 #[api_v2_operation(tags(Accounts))]
 pub async fn signup(
     state: web::Data<AppState>,
-    ip: ClientIp,
     body: web::Json<SignupRequest>,
 ) -> Result<CreatedJson<UserResponse>, ApiError> {
-    state.limits.check_auth(ip.0)?;
     let body = body.into_inner();
     let user = state
         .accounts
@@ -41,10 +39,8 @@ pub async fn signup(
 #[api_v2_operation(tags(Accounts))]
 pub async fn login(
     state: web::Data<AppState>,
-    ip: ClientIp,
     body: web::Json<LoginRequest>,
 ) -> Result<web::Json<LoginResponse>, ApiError> {
-    state.limits.check_auth(ip.0)?;
     let pair = state.accounts.login(&body.username, &body.password).await?;
     Ok(web::Json(pair.into()))
 }
@@ -55,10 +51,8 @@ pub async fn login(
 #[api_v2_operation(tags(Accounts))]
 pub async fn refresh(
     state: web::Data<AppState>,
-    ip: ClientIp,
     body: web::Json<RefreshRequest>,
 ) -> Result<web::Json<RefreshResponse>, ApiError> {
-    state.limits.check_auth(ip.0)?;
     let token = state.accounts.refresh(&body.refresh).await?;
     Ok(web::Json(token.into()))
 }
