@@ -57,7 +57,13 @@ impl Storage {
         ));
         let hasher = Arc::new(Argon2Hasher::new()?);
         Ok(AppState {
-            accounts: AccountService::new(store.clone(), hasher, tokens, clock.clone()),
+            accounts: AccountService::new(
+                store.clone(),
+                store.clone(),
+                hasher,
+                tokens,
+                clock.clone(),
+            ),
             catalog: CatalogService::new(store.clone(), store.clone(), clock.clone()),
             bookings: BookingService::new(store, clock),
             health: Arc::new(self.database.clone()),
