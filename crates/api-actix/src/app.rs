@@ -84,6 +84,7 @@ routes! {
     "/api/signup/" => { post => accounts::signup },
     "/api/login/" => { post => accounts::login },
     "/api/token/refresh/" => { post => accounts::refresh },
+    "/api/logout/" => { post => accounts::logout },
     "/api/me/" => { get => accounts::me },
     "/api/movies/" => { get => catalog::list_movies, post => catalog::create_movie },
     "/api/movies/{id}/" => {

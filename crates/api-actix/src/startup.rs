@@ -59,7 +59,13 @@ impl Storage {
         let metrics = Arc::new(Metrics::new()?);
         let limits = RateLimits::new(&settings.rate_limit, &metrics).map_err(anyhow::Error::msg)?;
         Ok(AppState {
-            accounts: AccountService::new(store.clone(), hasher, tokens, clock.clone()),
+            accounts: AccountService::new(
+                store.clone(),
+                store.clone(),
+                hasher,
+                tokens,
+                clock.clone(),
+            ),
             catalog: CatalogService::new(store.clone(), store.clone(), clock.clone()),
             bookings: BookingService::new(store, clock),
             health: Arc::new(self.database.clone()),

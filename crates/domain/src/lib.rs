@@ -12,7 +12,7 @@ pub mod booking;
 pub mod catalog;
 pub mod shared;
 
-// Both `booking` and `catalog` have a `rules` module; they are named by area
+// `accounts`, `booking` and `catalog` each have a `rules` module; they are named by area
 // (`domain::booking::rules`), never from the root.
 #[allow(ambiguous_glob_reexports)]
 pub use {accounts::*, booking::*, catalog::*, shared::*};

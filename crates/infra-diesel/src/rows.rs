@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use domain::*;
 
-use crate::schema::{bookings, movies, shows, users};
+use crate::schema::{bookings, movies, refresh_tokens, shows, users};
 
 pub(crate) fn to_utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
@@ -305,5 +305,48 @@ mod tests {
             Movie::try_from(row),
             Err(StoreError::Unexpected(_))
         ));
+    }
+}
+
+/// A refresh token's record. Inserted whole (a new record is neither retired nor revoked).
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = refresh_tokens)]
+pub(crate) struct RefreshTokenRow {
+    pub jti: String,
+    pub family: String,
+    pub user_id: i64,
+    pub issued_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub retired_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+impl From<&RefreshRecord> for RefreshTokenRow {
+    fn from(record: &RefreshRecord) -> Self {
+        Self {
+            jti: record.jti.0.clone(),
+            family: record.family.0.clone(),
+            user_id: record.user.0,
+            issued_at: to_naive(record.issued_at),
+            expires_at: to_naive(record.expires_at),
+            retired_at: None,
+            revoked_at: None,
+        }
+    }
+}
+
+impl From<RefreshTokenRow> for StoredRefresh {
+    fn from(row: RefreshTokenRow) -> Self {
+        Self {
+            record: RefreshRecord {
+                jti: TokenId(row.jti),
+                family: FamilyId(row.family),
+                user: UserId(row.user_id),
+                issued_at: to_utc(row.issued_at),
+                expires_at: to_utc(row.expires_at),
+            },
+            retired_at: row.retired_at.map(to_utc),
+            revoked_at: row.revoked_at.map(to_utc),
+        }
     }
 }

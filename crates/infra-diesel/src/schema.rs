@@ -44,7 +44,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    refresh_tokens (jti) {
+        jti -> Text,
+        family -> Text,
+        user_id -> BigInt,
+        issued_at -> Timestamp,
+        expires_at -> Timestamp,
+        retired_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(shows -> movies (movie_id));
 diesel::joinable!(bookings -> shows (show_id));
 diesel::joinable!(bookings -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, movies, shows, bookings);
+diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(users, movies, shows, bookings, refresh_tokens);

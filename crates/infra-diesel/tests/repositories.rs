@@ -1,5 +1,9 @@
 //! The repositories against real databases: every test runs on SQLite (a temp file)
-//! and on PostgreSQL (a fresh database), each test on its own database.
+//! and on PostgreSQL (a fresh database), each test on its own database. Refresh-token
+//! records are tested in `repositories/sessions.rs`.
+
+#[path = "repositories/sessions.rs"]
+mod sessions;
 
 use std::sync::Arc;
 
@@ -615,10 +619,11 @@ async fn movie_with_confirmed_bookings_cannot_be_deleted(f: Fixture) {
 }
 
 /// Starts every task at once (behind a barrier) and collects the results.
-async fn race<F, Fut>(tasks: usize, make: F) -> Vec<Result<Vec<Booking>, BookError>>
+async fn race<F, Fut, T>(tasks: usize, make: F) -> Vec<T>
 where
     F: Fn(usize) -> Fut,
-    Fut: std::future::Future<Output = Result<Vec<Booking>, BookError>> + Send + 'static,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
 {
     let barrier = Arc::new(tokio::sync::Barrier::new(tasks));
     let handles: Vec<_> = (0..tasks)

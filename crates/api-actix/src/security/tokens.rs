@@ -1,7 +1,12 @@
 //! The token port on JWT: HS256 access and refresh tokens told apart by a `typ` claim.
+//! A refresh token also names its family (`fam`), and its `jti` keys its record in
+//! storage; an access token is checked by its signature alone.
 
-use chrono::Utc;
-use domain::{AccessToken, AuthUser, TokenError, TokenPair, TokenService, UserId};
+use chrono::{DateTime, Utc};
+use domain::{
+    AccessToken, AuthUser, FamilyId, IssuedTokens, RefreshClaims, RefreshRecord, TokenError,
+    TokenId, TokenPair, TokenService, UserId,
+};
 use jsonwebtoken::{
     decode, encode, errors::ErrorKind, DecodingKey, EncodingKey, Header, Validation,
 };
@@ -20,6 +25,9 @@ struct Claims {
     iat: i64,
     exp: i64,
     jti: String,
+    /// The family of a refresh token; access tokens have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fam: Option<String>,
 }
 
 pub struct JwtTokens {
@@ -28,6 +36,10 @@ pub struct JwtTokens {
     validation: Validation,
     access_ttl: i64,
     refresh_ttl: i64,
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 impl JwtTokens {
@@ -46,26 +58,29 @@ impl JwtTokens {
         }
     }
 
-    fn sign(&self, user: &AuthUser, typ: &str, ttl: i64) -> Result<String, TokenError> {
-        let now = Utc::now().timestamp();
-        let claims = Claims {
-            sub: user.id.0.to_string(),
-            username: user.username.clone(),
-            is_staff: user.is_staff,
-            typ: typ.to_owned(),
-            iat: now,
-            exp: now + ttl,
-            jti: uuid::Uuid::new_v4().simple().to_string(),
-        };
+    fn sign(&self, claims: &Claims) -> Result<String, TokenError> {
         encode(
             &Header::new(jsonwebtoken::Algorithm::HS256),
-            &claims,
+            claims,
             &self.encoding,
         )
         .map_err(|_| TokenError::Invalid)
     }
 
-    fn verify(&self, token: &str, typ: &str) -> Result<AuthUser, TokenError> {
+    fn claims(&self, user: &AuthUser, typ: &str, iat: i64, ttl: i64) -> Claims {
+        Claims {
+            sub: user.id.0.to_string(),
+            username: user.username.clone(),
+            is_staff: user.is_staff,
+            typ: typ.to_owned(),
+            iat,
+            exp: iat + ttl,
+            jti: new_id(),
+            fam: None,
+        }
+    }
+
+    fn verify(&self, token: &str, typ: &str) -> Result<Claims, TokenError> {
         let data =
             decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
                 match e.kind() {
@@ -77,36 +92,64 @@ impl JwtTokens {
         if claims.typ != typ {
             return Err(TokenError::WrongType);
         }
-        let id = claims.sub.parse().map_err(|_| TokenError::Invalid)?;
-        Ok(AuthUser {
-            id: UserId(id),
-            username: claims.username,
-            is_staff: claims.is_staff,
-        })
+        Ok(claims)
     }
 }
 
-impl TokenService for JwtTokens {
-    fn issue(&self, user: &AuthUser) -> Result<TokenPair, TokenError> {
-        Ok(TokenPair {
-            access: self.issue_access(user)?,
-            refresh: self.sign(user, REFRESH, self.refresh_ttl)?,
-        })
-    }
+fn auth_user(claims: &Claims) -> Result<AuthUser, TokenError> {
+    let id = claims.sub.parse().map_err(|_| TokenError::Invalid)?;
+    Ok(AuthUser {
+        id: UserId(id),
+        username: claims.username.clone(),
+        is_staff: claims.is_staff,
+    })
+}
 
-    fn issue_access(&self, user: &AuthUser) -> Result<AccessToken, TokenError> {
-        Ok(AccessToken {
-            token: self.sign(user, ACCESS, self.access_ttl)?,
-            expires_in: self.access_ttl,
+impl TokenService for JwtTokens {
+    fn issue(
+        &self,
+        user: &AuthUser,
+        family: Option<FamilyId>,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedTokens, TokenError> {
+        let iat = now.timestamp();
+        let access = self.claims(user, ACCESS, iat, self.access_ttl);
+        let mut refresh = self.claims(user, REFRESH, iat, self.refresh_ttl);
+        let family = family.unwrap_or_else(|| FamilyId(new_id()));
+        refresh.fam = Some(family.0.clone());
+        // The record expires when the token does, to the second.
+        let expires_at = DateTime::from_timestamp(refresh.exp, 0).ok_or(TokenError::Invalid)?;
+        Ok(IssuedTokens {
+            pair: TokenPair {
+                access: AccessToken {
+                    token: self.sign(&access)?,
+                    expires_in: self.access_ttl,
+                },
+                refresh: self.sign(&refresh)?,
+            },
+            record: RefreshRecord {
+                jti: TokenId(refresh.jti),
+                family,
+                user: user.id,
+                issued_at: now,
+                expires_at,
+            },
         })
     }
 
     fn verify_access(&self, token: &str) -> Result<AuthUser, TokenError> {
-        self.verify(token, ACCESS)
+        auth_user(&self.verify(token, ACCESS)?)
     }
 
-    fn verify_refresh(&self, token: &str) -> Result<AuthUser, TokenError> {
-        self.verify(token, REFRESH)
+    fn verify_refresh(&self, token: &str) -> Result<RefreshClaims, TokenError> {
+        let claims = self.verify(token, REFRESH)?;
+        // Refresh tokens signed before families existed carry none: they are refused.
+        let family = claims.fam.clone().ok_or(TokenError::Invalid)?;
+        Ok(RefreshClaims {
+            user: auth_user(&claims)?,
+            jti: TokenId(claims.jti),
+            family: FamilyId(family),
+        })
     }
 }
 
@@ -130,9 +173,9 @@ mod tests {
     #[test]
     fn access_token_round_trips_and_is_not_a_refresh_token() {
         let jwt = tokens("a-secret-of-some-length-for-tests");
-        let pair = jwt.issue(&user()).unwrap();
+        let pair = jwt.issue(&user(), None, Utc::now()).unwrap().pair;
         assert_eq!(jwt.verify_access(&pair.access.token).unwrap(), user());
-        assert_eq!(jwt.verify_refresh(&pair.refresh).unwrap(), user());
+        assert_eq!(jwt.verify_refresh(&pair.refresh).unwrap().user, user());
         assert_eq!(
             jwt.verify_access(&pair.refresh).unwrap_err(),
             TokenError::WrongType
@@ -145,10 +188,35 @@ mod tests {
     }
 
     #[test]
+    fn refresh_token_carries_its_record_ids_and_a_login_starts_a_family() {
+        let jwt = tokens("a-secret-of-some-length-for-tests");
+        let now = Utc::now();
+        let login = jwt.issue(&user(), None, now).unwrap();
+        let claims = jwt.verify_refresh(&login.pair.refresh).unwrap();
+        assert_eq!(claims.jti, login.record.jti);
+        assert_eq!(claims.family, login.record.family);
+        assert_eq!(login.record.user, UserId(7));
+        assert_eq!(login.record.issued_at, now);
+        assert_eq!(
+            login.record.expires_at.timestamp(),
+            now.timestamp() + 86_400
+        );
+        // A rotation keeps the family and takes a new jti; another login gets its own.
+        let next = jwt
+            .issue(&user(), Some(claims.family.clone()), now)
+            .unwrap();
+        assert_eq!(next.record.family, claims.family);
+        assert_ne!(next.record.jti, claims.jti);
+        let other = jwt.issue(&user(), None, now).unwrap();
+        assert_ne!(other.record.family, claims.family);
+    }
+
+    #[test]
     fn token_signed_with_another_key_is_invalid() {
         let pair = tokens("key-one-key-one-key-one-key-one")
-            .issue(&user())
-            .unwrap();
+            .issue(&user(), None, Utc::now())
+            .unwrap()
+            .pair;
         assert_eq!(
             tokens("key-two-key-two-key-two-key-two")
                 .verify_access(&pair.access.token)
@@ -160,10 +228,26 @@ mod tests {
     #[test]
     fn expired_token_is_refused() {
         let jwt = JwtTokens::new(&SecretString::from("k".repeat(32)), -10, -10);
-        let pair = jwt.issue(&user()).unwrap();
+        let pair = jwt.issue(&user(), None, Utc::now()).unwrap().pair;
         assert_eq!(
             jwt.verify_access(&pair.access.token).unwrap_err(),
             TokenError::Expired
+        );
+        assert_eq!(
+            jwt.verify_refresh(&pair.refresh).unwrap_err(),
+            TokenError::Expired
+        );
+    }
+
+    #[test]
+    fn refresh_token_without_a_family_is_invalid() {
+        let jwt = tokens("a-secret-of-some-length-for-tests");
+        let mut claims = jwt.claims(&user(), REFRESH, Utc::now().timestamp(), 600);
+        claims.fam = None;
+        let legacy = jwt.sign(&claims).unwrap();
+        assert_eq!(
+            jwt.verify_refresh(&legacy).unwrap_err(),
+            TokenError::Invalid
         );
     }
 }

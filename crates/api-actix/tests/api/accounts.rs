@@ -54,7 +54,8 @@ async fn signup_201_login_200_refresh_200_me_200_have_the_contract_shapes(app: T
     let refresh = login["refresh"].as_str().expect("refresh").to_owned();
     assert_ne!(access, refresh);
 
-    // Refresh: 200 {"access", "token_type", "expires_in"}, and the new token works.
+    // Refresh: 200 {"access", "refresh", "token_type", "expires_in"}, a new pair, and
+    // the new access token works.
     let refreshed = json_body(
         app.post("/api/token/refresh/", None, json!({ "refresh": refresh }))
             .await,
@@ -63,8 +64,9 @@ async fn signup_201_login_200_refresh_200_me_200_have_the_contract_shapes(app: T
     .await;
     assert_eq!(
         keys(&refreshed),
-        key_set(&["access", "token_type", "expires_in"])
+        key_set(&["access", "refresh", "token_type", "expires_in"])
     );
+    assert_ne!(refreshed["refresh"], refresh.as_str());
     assert_eq!(refreshed["token_type"], "Bearer");
     assert_eq!(
         refreshed["expires_in"],

@@ -34,6 +34,9 @@ struct Claims {
     iat: i64,
     exp: i64,
     jti: String,
+    /// A refresh token's family.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fam: Option<String>,
 }
 
 impl Claims {
@@ -48,6 +51,7 @@ impl Claims {
             iat: now,
             exp: now + 600,
             jti: uuid::Uuid::new_v4().simple().to_string(),
+            fam: (typ == "refresh").then(|| uuid::Uuid::new_v4().simple().to_string()),
         }
     }
 }
@@ -333,6 +337,25 @@ async fn expired_or_garbage_refresh_token_is_401(app: TestApp) {
         b"another-key-another-key-another-key",
     );
     for token in [foreign.as_str(), "garbage", ""] {
+        assert_error(
+            app.post("/api/token/refresh/", None, json!({ "refresh": token }))
+                .await,
+            StatusCode::UNAUTHORIZED,
+            "token_invalid",
+        )
+        .await;
+    }
+    // A well-signed refresh token the service never issued has no record: refused.
+    let unrecorded = sign(
+        &Claims::of(&me, "refresh"),
+        Algorithm::HS256,
+        &app_key(&app),
+    );
+    // So is one without a family, as refresh tokens were signed before logout existed.
+    let mut legacy = Claims::of(&me, "refresh");
+    legacy.fam = None;
+    let legacy = sign(&legacy, Algorithm::HS256, &app_key(&app));
+    for token in [unrecorded, legacy] {
         assert_error(
             app.post("/api/token/refresh/", None, json!({ "refresh": token }))
                 .await,

@@ -274,6 +274,7 @@ async fn malformed_json_is_400_invalid_json_on_every_body_route(app: TestApp) {
         (Method::POST, "/api/signup/".into(), None),
         (Method::POST, "/api/login/".into(), None),
         (Method::POST, "/api/token/refresh/".into(), None),
+        (Method::POST, "/api/logout/".into(), None),
         (Method::POST, "/api/movies/".into(), Some(&staff)),
         (Method::PATCH, format!("/api/movies/{movie}/"), Some(&staff)),
         (Method::POST, "/api/shows/".into(), Some(&staff)),

@@ -23,3 +23,4 @@ mod operations;
 mod race;
 mod rate_limits;
 mod routing;
+mod sessions;

@@ -14,6 +14,7 @@ const PUBLIC: &[&str] = &[
     "/api/signup/",
     "/api/login/",
     "/api/token/refresh/",
+    "/api/logout/",
     "/health/",
     "/ready/",
     "/metrics",

@@ -129,16 +129,36 @@ async fn logs_never_contain_passwords_hashes_or_tokens() {
         .send()
         .await
         .unwrap();
-    client
+    let refreshed: Value = client
         .post(format!("{}/api/token/refresh/", server.address))
         .json(&json!({"refresh": refresh}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rotated = refreshed["refresh"].as_str().unwrap();
+    // A reuse is logged as a warning, without the token.
+    for token in [refresh, rotated] {
+        client
+            .post(format!("{}/api/token/refresh/", server.address))
+            .json(&json!({"refresh": token}))
+            .send()
+            .await
+            .unwrap();
+    }
+    client
+        .post(format!("{}/api/logout/", server.address))
+        .json(&json!({"refresh": rotated}))
         .send()
         .await
         .unwrap();
     drop(server);
     let logs = std::fs::read_to_string(&log).unwrap();
     assert!(logs.contains("/api/login/"), "requests are logged: {logs}");
-    for secret in [secret_password, access, refresh, "$argon2"] {
+    assert!(logs.contains("refresh token reused"), "{logs}");
+    for secret in [secret_password, access, refresh, rotated, "$argon2"] {
         assert!(!logs.contains(secret), "the log contains {secret}");
     }
 }

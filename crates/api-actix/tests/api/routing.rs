@@ -121,14 +121,24 @@ async fn every_route_answers_the_same_without_its_trailing_slash(app: TestApp) {
     )
     .await;
     let token = login["access"].as_str().expect("access").to_owned();
-    let refreshed = app
-        .post(
+    let refreshed = json_body(
+        app.post(
             "/api/token/refresh",
             None,
             json!({"refresh": login["refresh"]}),
         )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let logout = app
+        .post(
+            "/api/logout",
+            None,
+            json!({"refresh": refreshed["refresh"]}),
+        )
         .await;
-    assert_eq!(refreshed.status(), StatusCode::OK);
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         get_json(&app, "/api/me", &token).await,
         get_json(&app, "/api/me/", &token).await
@@ -334,6 +344,7 @@ async fn wrong_method_is_405_json(app: TestApp) {
         (Method::GET, "/api/login/"),
         (Method::PUT, "/api/login/"),
         (Method::GET, "/api/token/refresh/"),
+        (Method::GET, "/api/logout/"),
         (Method::POST, "/api/me/"),
         (Method::PUT, "/api/movies/"),
         (Method::DELETE, "/api/movies/"),

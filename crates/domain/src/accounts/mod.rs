@@ -2,6 +2,7 @@
 
 mod model;
 mod ports;
+pub mod rules;
 mod service;
 #[cfg(test)]
 mod service_tests;

@@ -182,7 +182,7 @@ impl fmt::Debug for AccessToken {
     }
 }
 
-/// Access and refresh tokens issued at login.
+/// Access and refresh tokens, issued at login and at each refresh.
 #[derive(Clone, PartialEq, Eq)]
 pub struct TokenPair {
     pub access: AccessToken,
@@ -193,6 +193,50 @@ impl fmt::Debug for TokenPair {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("TokenPair([redacted])")
     }
+}
+
+/// The id of one refresh token: its `jti` claim.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TokenId(pub String);
+
+/// The id of one login's refresh tokens: its `fam` claim. Every token rotated from a
+/// login's first refresh token carries it, so one login can be ended as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FamilyId(pub String);
+
+/// What a verified refresh token says: whose it is, which token, which login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshClaims {
+    pub user: AuthUser,
+    pub jti: TokenId,
+    pub family: FamilyId,
+}
+
+/// What storage keeps of an issued refresh token: its ids and times, never the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshRecord {
+    pub jti: TokenId,
+    pub family: FamilyId,
+    pub user: UserId,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A refresh token's record as stored, with what has happened to it since.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRefresh {
+    pub record: RefreshRecord,
+    /// When it was exchanged for the next token of its family.
+    pub retired_at: Option<DateTime<Utc>>,
+    /// When its family was ended: by a logout or a detected reuse.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A freshly signed token pair, and the record its refresh token needs in storage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedTokens {
+    pub pair: TokenPair,
+    pub record: RefreshRecord,
 }
 
 #[cfg(test)]

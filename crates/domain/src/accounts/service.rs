@@ -1,5 +1,5 @@
-//! The account use cases: sign up, log in, refresh a token, authenticate a request,
-//! who am I.
+//! The account use cases: sign up, log in, refresh a token, log out, authenticate a
+//! request, who am I.
 
 use std::sync::Arc;
 
@@ -45,8 +45,19 @@ pub enum LoginError {
 pub enum RefreshError {
     #[error("refresh token refused: {0}")]
     InvalidToken(TokenError),
+    /// Well signed, but its record says no (retired, revoked, expired or unknown).
+    #[error("refresh token refused: {0}")]
+    Refused(RefreshRefusal),
     #[error("cannot issue a token: {0}")]
     IssueFailed(TokenError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum LogoutError {
+    #[error("refresh token refused: {0}")]
+    InvalidToken(TokenError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -63,6 +74,7 @@ pub enum MeError {
 #[derive(Clone)]
 pub struct AccountService {
     users: Arc<dyn UserRepository>,
+    sessions: Arc<dyn SessionRepository>,
     hasher: Arc<dyn PasswordHasher>,
     tokens: Arc<dyn TokenService>,
     clock: Arc<dyn Clock>,
@@ -71,12 +83,14 @@ pub struct AccountService {
 impl AccountService {
     pub fn new(
         users: Arc<dyn UserRepository>,
+        sessions: Arc<dyn SessionRepository>,
         hasher: Arc<dyn PasswordHasher>,
         tokens: Arc<dyn TokenService>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             users,
+            sessions,
             hasher,
             tokens,
             clock,
@@ -129,8 +143,9 @@ impl AccountService {
             })
     }
 
-    /// Checks credentials and issues a token pair. An unknown user and a wrong password
-    /// give the same error after the same hashing work.
+    /// Checks credentials and issues a token pair whose refresh token starts a new
+    /// family. An unknown user and a wrong password give the same error after the same
+    /// hashing work.
     pub async fn login(&self, username: &str, password: &str) -> Result<TokenPair, LoginError> {
         // A request without credentials is malformed, not a failed login.
         let mut missing = ValidationErrors::default();
@@ -150,33 +165,64 @@ impl AccountService {
         };
         let hash = user.as_ref().map(|u| u.password_hash.clone());
         let verified = self.hasher.verify(&password, hash).await;
-        match user {
-            Some(user) if verified => self
-                .tokens
-                .issue(&user.auth())
-                .map_err(LoginError::IssueFailed),
-            _ => Err(LoginError::InvalidCredentials),
-        }
+        let user = match user {
+            Some(user) if verified => user,
+            _ => return Err(LoginError::InvalidCredentials),
+        };
+        let now = self.clock.now();
+        let issued = self
+            .tokens
+            .issue(&user.auth(), None, now)
+            .map_err(LoginError::IssueFailed)?;
+        self.sessions.start_family(&issued.record, now).await?;
+        Ok(issued.pair)
     }
 
-    /// Issues a new access token for a valid refresh token, with the user's current
-    /// staff flag, as long as the user still exists.
-    pub async fn refresh(&self, refresh_token: &str) -> Result<AccessToken, RefreshError> {
+    /// Exchanges a refresh token for a new pair, with the user's current staff flag, as
+    /// long as the user still exists. The presented token is retired; presenting it
+    /// again revokes its whole family (see [`SessionRepository::rotate`]).
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, RefreshError> {
         let claimed = self
             .tokens
             .verify_refresh(refresh_token)
             .map_err(RefreshError::InvalidToken)?;
         let user = self
             .users
-            .find_by_id(claimed.id)
+            .find_by_id(claimed.user.id)
             .await?
             .ok_or(RefreshError::InvalidToken(TokenError::Invalid))?;
-        self.tokens
-            .issue_access(&user.auth())
-            .map_err(RefreshError::IssueFailed)
+        let now = self.clock.now();
+        // Signed before the exchange, which must record the next token's id with it.
+        let issued = self
+            .tokens
+            .issue(&user.auth(), Some(claimed.family.clone()), now)
+            .map_err(RefreshError::IssueFailed)?;
+        self.sessions
+            .rotate(&claimed, &issued.record, now)
+            .await
+            .map_err(|e| match e {
+                RotateError::Refused(refusal) => RefreshError::Refused(refusal),
+                RotateError::Store(store) => store.into(),
+            })?;
+        Ok(issued.pair)
     }
 
-    /// Who a bearer token speaks for. No storage access: tokens are self-contained.
+    /// Ends the login a refresh token belongs to: that token and every token of its
+    /// family stop working. Any well-signed, unexpired refresh token will do, retired or
+    /// revoked ones included, so ending an ended login succeeds too.
+    pub async fn logout(&self, refresh_token: &str) -> Result<(), LogoutError> {
+        let claimed = self
+            .tokens
+            .verify_refresh(refresh_token)
+            .map_err(LogoutError::InvalidToken)?;
+        self.sessions
+            .revoke_family(&claimed.family, claimed.user.id, self.clock.now())
+            .await?;
+        Ok(())
+    }
+
+    /// Who a bearer token speaks for. No storage access: access tokens are
+    /// self-contained, so a logout leaves them valid until they expire.
     pub fn authenticate(&self, access_token: &str) -> Result<AuthUser, TokenError> {
         self.tokens.verify_access(access_token)
     }

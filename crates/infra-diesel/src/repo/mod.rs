@@ -5,6 +5,7 @@
 
 mod bookings;
 mod movies;
+mod sessions;
 mod shows;
 mod users;
 

@@ -1,5 +1,6 @@
-//! What must differ between the backends inside a write transaction: row locks and the
-//! booking insert. Everything else is written once, in `repo/`, for both.
+//! What must differ between the backends inside a write transaction: row locks, the
+//! booking insert and the clean-up of expired refresh tokens. Everything else is written
+//! once, in `repo/`, for both.
 
 mod postgres;
 mod sqlite;
@@ -9,8 +10,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use domain::{BookingStatus, SeatSelection};
 
-use crate::rows::{BookingRow, ShowLockRow};
-use crate::schema::{bookings, shows};
+use crate::rows::{BookingRow, RefreshTokenRow, ShowLockRow};
+use crate::schema::{bookings, refresh_tokens, shows};
 
 /// The status every confirmed-seat query filters on, from the domain's own spelling.
 pub(crate) fn confirmed() -> &'static str {
@@ -36,6 +37,13 @@ pub(crate) trait BackendOps {
         seats: &SeatSelection,
         at: NaiveDateTime,
     ) -> QueryResult<Vec<BookingRow>>;
+    /// A refresh token's record, locked: of two exchanges of one token, the second
+    /// waits for the first and then sees it retired.
+    async fn refresh_token_for_update(&mut self, jti: &str)
+        -> QueryResult<Option<RefreshTokenRow>>;
+    /// Deletes the refresh-token records expired at `now`, without ever waiting for a
+    /// row another transaction holds (that row goes at a later clean-up).
+    async fn delete_expired_refresh_tokens(&mut self, now: NaiveDateTime) -> QueryResult<usize>;
 }
 
 /// What a booking or a staff edit reads of a show before the row lock (if any) is added.
@@ -68,4 +76,10 @@ fn movie_show_ids(movie: i64) -> diesel::dsl::Select<MovieShows, shows::id> {
 /// table's order, which is the order of [`BookingRow`]'s fields.
 fn booking_row(id: i64) -> diesel::dsl::Find<bookings::table, i64> {
     bookings::table.find(id)
+}
+
+/// One refresh token's record, before the row lock (if any) is added. Every column, in
+/// the table's order, which is the order of [`RefreshTokenRow`]'s fields.
+fn refresh_token_row(jti: &str) -> diesel::dsl::Find<refresh_tokens::table, &str> {
+    refresh_tokens::table.find(jti)
 }

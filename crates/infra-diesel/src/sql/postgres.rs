@@ -8,8 +8,8 @@ use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use domain::SeatSelection;
 
-use super::{booking_row, confirmed, movie_show_ids, show_lock_row, BackendOps};
-use crate::rows::{BookingRow, ShowLockRow};
+use super::{booking_row, confirmed, movie_show_ids, refresh_token_row, show_lock_row, BackendOps};
+use crate::rows::{BookingRow, RefreshTokenRow, ShowLockRow};
 
 #[async_trait]
 impl BackendOps for AsyncPgConnection {
@@ -43,6 +43,31 @@ impl BackendOps for AsyncPgConnection {
             booking_time: at,
         }
         .get_results(self)
+        .await
+    }
+
+    async fn refresh_token_for_update(
+        &mut self,
+        jti: &str,
+    ) -> QueryResult<Option<RefreshTokenRow>> {
+        refresh_token_row(jti)
+            .for_update()
+            .first(self)
+            .await
+            .optional()
+    }
+
+    /// `SKIP LOCKED`: a row locked by a refresh or a logout in flight is left for a later
+    /// clean-up, so a login never waits on one, and never deadlocks with a revocation
+    /// that locks the same family's rows in another order.
+    async fn delete_expired_refresh_tokens(&mut self, now: NaiveDateTime) -> QueryResult<usize> {
+        // Written out: Diesel's builder takes no subquery on the table it deletes from.
+        diesel::sql_query(
+            "DELETE FROM refresh_tokens WHERE jti IN \
+             (SELECT jti FROM refresh_tokens WHERE expires_at <= $1 FOR UPDATE SKIP LOCKED)",
+        )
+        .bind::<Timestamp, _>(now)
+        .execute(self)
         .await
     }
 }

@@ -7,10 +7,10 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use domain::SeatSelection;
 
-use super::{booking_row, confirmed, movie_show_ids, show_lock_row, BackendOps};
+use super::{booking_row, confirmed, movie_show_ids, refresh_token_row, show_lock_row, BackendOps};
 use crate::db::SqliteConn;
-use crate::rows::{BookingRow, NewBookingRow, ShowLockRow};
-use crate::schema::bookings;
+use crate::rows::{BookingRow, NewBookingRow, RefreshTokenRow, ShowLockRow};
+use crate::schema::{bookings, refresh_tokens};
 
 #[async_trait]
 impl BackendOps for SqliteConn {
@@ -63,5 +63,18 @@ impl BackendOps for SqliteConn {
             );
         }
         Ok(inserted)
+    }
+
+    async fn refresh_token_for_update(
+        &mut self,
+        jti: &str,
+    ) -> QueryResult<Option<RefreshTokenRow>> {
+        refresh_token_row(jti).first(self).await.optional()
+    }
+
+    async fn delete_expired_refresh_tokens(&mut self, now: NaiveDateTime) -> QueryResult<usize> {
+        diesel::delete(refresh_tokens::table.filter(refresh_tokens::expires_at.le(now)))
+            .execute(self)
+            .await
     }
 }

@@ -1,4 +1,5 @@
-//! Rate limits: per client IP on signup, login and token refresh; per user on booking.
+//! Rate limits: per client IP on signup, login, token refresh and logout; per user on
+//! booking.
 //! A limit of 0 turns it off (test suites and benchmarks sign up many users from one IP).
 //!
 //! The limits are enforced by a middleware ([`enforce`]) that runs before the handler's
@@ -35,7 +36,12 @@ use crate::settings::RateLimitSettings;
 use crate::state::AppState;
 
 /// Routes limited per client IP, and the route limited per user (patterns of `app.rs`).
-const AUTH_ROUTES: &[&str] = &["/api/signup/", "/api/login/", "/api/token/refresh/"];
+const AUTH_ROUTES: &[&str] = &[
+    "/api/signup/",
+    "/api/login/",
+    "/api/token/refresh/",
+    "/api/logout/",
+];
 const BOOKING_ROUTE: &str = "/api/shows/{id}/book/";
 
 struct Limit<K: Hash + Eq + Clone> {

@@ -1,7 +1,7 @@
 //! The JSON shapes of the account routes, documented for OpenAPI, and their
 //! conversions from domain types.
 
-use domain::{AccessToken, Email, TokenPair, User};
+use domain::{Email, TokenPair, User};
 use paperclip::actix::Apiv2Schema;
 use serde::{Deserialize, Serialize};
 
@@ -29,10 +29,11 @@ pub struct LoginRequest {
     pub password: String,
 }
 
+/// The body of token refresh and logout.
 #[derive(Debug, Deserialize, Apiv2Schema)]
-#[openapi(example = r#"{"refresh": "<refresh token from login>"}"#)]
+#[openapi(example = r#"{"refresh": "<the latest refresh token from login or refresh>"}"#)]
 pub struct RefreshRequest {
-    /// The refresh token from login.
+    /// The latest refresh token, from login or the last refresh.
     #[serde(default)]
     pub refresh: String,
 }
@@ -52,22 +53,17 @@ pub struct MeResponse {
     pub is_staff: bool,
 }
 
+/// The answer of login and of token refresh.
 #[derive(Serialize, Apiv2Schema)]
-pub struct LoginResponse {
+pub struct TokenResponse {
     /// Access token: send as `Authorization: Bearer <access>`.
     pub access: String,
-    /// Refresh token: exchange at `/api/token/refresh/` for a new access token.
+    /// Refresh token: exchange it once at `/api/token/refresh/` for a new pair, or end
+    /// the login with it at `/api/logout/`.
     pub refresh: String,
     /// Always `Bearer`.
     pub token_type: String,
     /// Seconds until the access token expires.
-    pub expires_in: i64,
-}
-
-#[derive(Serialize, Apiv2Schema)]
-pub struct RefreshResponse {
-    pub access: String,
-    pub token_type: String,
     pub expires_in: i64,
 }
 
@@ -92,23 +88,13 @@ impl From<User> for MeResponse {
     }
 }
 
-impl From<TokenPair> for LoginResponse {
+impl From<TokenPair> for TokenResponse {
     fn from(pair: TokenPair) -> Self {
         Self {
             access: pair.access.token,
             refresh: pair.refresh,
             token_type: "Bearer".into(),
             expires_in: pair.access.expires_in,
-        }
-    }
-}
-
-impl From<AccessToken> for RefreshResponse {
-    fn from(token: AccessToken) -> Self {
-        Self {
-            access: token.token,
-            token_type: "Bearer".into(),
-            expires_in: token.expires_in,
         }
     }
 }

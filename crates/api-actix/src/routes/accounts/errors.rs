@@ -1,6 +1,8 @@
 //! How the account use cases' errors answer over HTTP.
 
-use domain::{LoginError, MeError, RefreshError, SignupError, ValidationErrors};
+use domain::{
+    LoginError, LogoutError, MeError, RefreshError, RefreshRefusal, SignupError, ValidationErrors,
+};
 
 use crate::http::ApiError;
 
@@ -36,8 +38,37 @@ impl From<RefreshError> for ApiError {
     fn from(error: RefreshError) -> Self {
         match error {
             RefreshError::InvalidToken(token) => Self::token(token),
+            RefreshError::Refused(refusal) => refused(refusal),
             RefreshError::IssueFailed(error) => Self::internal(error.to_string()),
             RefreshError::Store(error) => error.into(),
+        }
+    }
+}
+
+/// A well-signed refresh token its record refuses: the same codes as a token that does
+/// not verify, so clients need no new case; the message says what happened.
+fn refused(refusal: RefreshRefusal) -> ApiError {
+    match refusal {
+        RefreshRefusal::Expired => {
+            ApiError::unauthorized("token_expired", "the token has expired")
+        }
+        RefreshRefusal::Unknown => ApiError::unauthorized("token_invalid", "the token is invalid"),
+        RefreshRefusal::Revoked => ApiError::unauthorized(
+            "token_invalid",
+            "this refresh token's login has ended: log in again",
+        ),
+        RefreshRefusal::Reused => ApiError::unauthorized(
+            "token_invalid",
+            "this refresh token was already used: every refresh token of its login is revoked; log in again",
+        ),
+    }
+}
+
+impl From<LogoutError> for ApiError {
+    fn from(error: LogoutError) -> Self {
+        match error {
+            LogoutError::InvalidToken(token) => Self::token(token),
+            LogoutError::Store(error) => error.into(),
         }
     }
 }
