@@ -20,3 +20,4 @@ mod openapi;
 mod operations;
 mod race;
 mod routing;
+mod storage;
