@@ -1,5 +1,5 @@
-//! What must differ between the backends inside a write transaction: row locks and the
-//! booking insert. Everything else is written once, in `repo/`, for both.
+//! What must differ between the backends inside a write transaction: row locks, the
+//! booking insert and readiness's probe write. Everything else is written once, in `repo/`, for both.
 
 mod postgres;
 mod sqlite;
@@ -36,6 +36,9 @@ pub(crate) trait BackendOps {
         seats: &SeatSelection,
         at: NaiveDateTime,
     ) -> QueryResult<Vec<BookingRow>>;
+    /// A write that changes nothing anyone reads yet needs the disk, for readiness to
+    /// learn whether a full or failing disk takes writes again.
+    async fn probe_write(&mut self) -> QueryResult<()>;
 }
 
 /// What a booking or a staff edit reads of a show before the row lock (if any) is added.
