@@ -14,7 +14,7 @@ use paperclip::actix::{web, OpenApiExt};
 use paperclip::v2::models::{DefaultApiRaw, Info, Tag};
 
 use crate::http::edge::{head_as_get, refuse_content_encoding, CatchPanic};
-use crate::http::{json_error, path_error, query_error, ratelimit, ApiError};
+use crate::http::{json_error, openapi, path_error, query_error, ratelimit, ApiError};
 use crate::routes::{accounts, booking, catalog, ops};
 use crate::settings::ServerSettings;
 use crate::state::AppState;
@@ -127,6 +127,7 @@ pub fn build_app(
 > {
     let metrics = state.metrics.clone();
     let allowed_hosts = server.allowed_hosts.clone();
+    let mut spec_v2 = serde_json::Value::Null;
     actix_web::App::new()
         .app_data(state)
         .app_data(
@@ -139,8 +140,15 @@ pub fn build_app(
         .app_data(web::QueryConfig::default().error_handler(|err, _| query_error(err).into()))
         .wrap_api_with_spec(spec())
         .configure(register_routes)
-        .with_json_spec_at("/api/openapi-v2.json")
-        .with_json_spec_v3_at("/api/openapi.json")
+        // The documents with their nullable fields marked; paperclip's own handlers for
+        // the same paths come after them, and stay only to give Swagger UI its URL.
+        .with_raw_json_spec(|app, v2| {
+            spec_v2 = v2;
+            app
+        })
+        .with_raw_json_spec_v3(|app, v3| openapi::serve(app, std::mem::take(&mut spec_v2), v3))
+        .with_json_spec_at(openapi::V2_PATH)
+        .with_json_spec_v3_at(openapi::V3_PATH)
         .with_swagger_ui_at("/swagger")
         .build()
         .service(actix_web::web::resource("/").to(|| async {

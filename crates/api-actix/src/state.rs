@@ -12,6 +12,8 @@ use crate::http::ratelimit::RateLimits;
 /// The storage as operations see it: does it answer, and how busy is its pool.
 #[async_trait]
 pub trait Health: Send + Sync {
+    /// Ok when the database answers and takes writes: after a write failed because its
+    /// disk is full or failing, only once a probe write of its own goes through.
     async fn ping(&self) -> Result<(), StoreError>;
     fn pool_status(&self) -> PoolStatus;
 }

@@ -1,9 +1,13 @@
 //! Throw-away databases for tests: a temp-file SQLite database, or a fresh PostgreSQL
 //! database created on `TEST_DATABASE_URL` and dropped when the guard goes.
 
+use std::sync::mpsc;
+
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 
-use crate::db::{Database, StoreSettings};
+use crate::db::{sqlite_path, Database, StoreSettings};
 
 pub const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -127,6 +131,44 @@ impl Drop for TestDatabase {
             });
         })
         .join();
+    }
+}
+
+/// SQLite's write lock, held by a connection of its own, as another process would hold
+/// it, until the guard is dropped.
+pub struct HeldWriteLock {
+    release: Option<mpsc::Sender<()>>,
+    holder: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Takes the write lock of the SQLite database at `url` (`BEGIN IMMEDIATE`) and returns
+/// once it is held.
+pub fn hold_sqlite_write_lock(url: &str) -> HeldWriteLock {
+    let path = sqlite_path(url).expect("a sqlite:// URL").to_owned();
+    let (held, is_held) = mpsc::channel();
+    let (release, released) = mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let mut conn = diesel::SqliteConnection::establish(&path).expect("open the database");
+        conn.batch_execute("BEGIN IMMEDIATE")
+            .expect("take the write lock");
+        let _ = held.send(());
+        // Until the guard sends or is dropped.
+        let _ = released.recv();
+        let _ = conn.batch_execute("ROLLBACK");
+    });
+    is_held.recv().expect("the write lock is held");
+    HeldWriteLock {
+        release: Some(release),
+        holder: Some(holder),
+    }
+}
+
+impl Drop for HeldWriteLock {
+    fn drop(&mut self) {
+        drop(self.release.take());
+        if let Some(holder) = self.holder.take() {
+            let _ = holder.join();
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use crate::db::db_error;
 macro_rules! with_conn {
     ($db:expr, |$conn:ident| $body:expr) => {
         match $db {
-            $crate::db::Database::Postgres(pool) => {
+            $crate::db::Database::Postgres { pool, .. } => {
                 #[allow(dead_code)]
                 type DB = diesel::pg::Pg;
                 let mut pooled = pool.get().await.map_err($crate::db::pool_error)?;
@@ -33,20 +33,32 @@ pub(crate) use with_conn;
 
 /// Runs `$body` in a write transaction: a plain `BEGIN` on PostgreSQL, where the body
 /// takes row locks, and `BEGIN IMMEDIATE` on SQLite, which takes the database's single
-/// write lock up front (so a read-then-write transaction can never fail to upgrade).
-/// The body returns `Result<_, TxError<E>>`; any error rolls the transaction back.
+/// write lock up front (so a read-then-write transaction can never fail to upgrade), after
+/// this process's writer queue, all within the lock timeout. The body returns
+/// `Result<_, TxError<E>>`; any error rolls the transaction back. The outcome tells the
+/// database's `WriteHealth` whether the storage takes writes.
 macro_rules! write_tx {
     ($db:expr, |$conn:ident| $body:expr) => {
         match $db {
-            $crate::db::Database::Postgres(pool) => {
+            $crate::db::Database::Postgres { pool, health } => {
                 use diesel_async::AsyncConnection as _;
                 let mut pooled = pool.get().await.map_err($crate::db::pool_error)?;
-                pooled.transaction(async |$conn| $body).await
+                let result = pooled.transaction(async |$conn| $body).await;
+                health.observe(&result);
+                result
             }
-            $crate::db::Database::Sqlite { pool, writer } => {
-                let _turn = writer.lock().await;
+            $crate::db::Database::Sqlite {
+                pool,
+                writer,
+                health,
+            } => {
+                let mut turn = writer.turn().await?;
                 let mut pooled = pool.get().await.map_err($crate::db::pool_error)?;
-                pooled.immediate_transaction(async |$conn| $body).await
+                turn.bound_busy_wait(&mut pooled).await?;
+                let result = pooled.immediate_transaction(async |$conn| $body).await;
+                turn.finish(pooled).await;
+                health.observe(&result);
+                result
             }
         }
     };

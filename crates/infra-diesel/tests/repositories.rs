@@ -103,6 +103,7 @@ infra_diesel::on_both_backends!(
     usernames_are_unique_regardless_of_case,
     movies_are_listed_by_title_with_total,
     movie_can_be_updated_and_deleted,
+    probe_write_goes_through_repeatedly_and_changes_nothing,
     show_needs_an_existing_movie,
     shows_are_filtered_and_count_available_seats,
     booking_a_free_seat_confirms_it,
@@ -255,6 +256,21 @@ async fn movie_can_be_updated_and_deleted(f: Fixture) {
         f.store.delete_movie(movie.id).await.unwrap_err(),
         DeleteError::NotFound
     );
+}
+
+/// Readiness's probe write goes through on a healthy database, again and again on one
+/// connection (PostgreSQL's temporary table goes at commit), and changes nothing.
+async fn probe_write_goes_through_repeatedly_and_changes_nothing(f: Fixture) {
+    let mut settings = f.db.settings();
+    settings.pool_size = 1;
+    let db = Database::connect(&settings).unwrap();
+    let movie = f.movie("Up").await;
+    for _ in 0..3 {
+        db.probe_write().await.unwrap();
+        db.ping().await.unwrap();
+    }
+    let movies = f.store.list_movies(Page::default()).await.unwrap();
+    assert_eq!(movies.items, vec![movie]);
 }
 
 async fn show_needs_an_existing_movie(f: Fixture) {

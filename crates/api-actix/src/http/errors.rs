@@ -14,6 +14,9 @@ use serde::Serialize;
 
 /// Seconds a client should wait before retrying a 503.
 const RETRY_AFTER_SECONDS: u32 = 1;
+/// Seconds to wait when the database's disk is full or failing: that lasts longer than
+/// a lock wait, and retrying sooner only adds load.
+const STORAGE_RETRY_AFTER_SECONDS: u32 = 10;
 
 /// The JSON body of every error response.
 #[derive(Debug, Clone, Serialize, Apiv2Schema)]
@@ -115,6 +118,18 @@ impl ApiError {
         error
     }
 
+    /// The database's disk is full or failing: 503 `storage_unavailable`.
+    pub fn storage_unavailable(cause: String) -> Self {
+        let mut error = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            "the service cannot store data right now, retry later",
+        );
+        error.internal = Some(cause);
+        error.retry_after = Some(STORAGE_RETRY_AFTER_SECONDS);
+        error
+    }
+
     pub fn too_many_requests(retry_after: u32) -> Self {
         let mut error = Self::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -196,6 +211,7 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Unavailable(cause) => Self::unavailable(cause),
+            StoreError::StorageUnavailable(cause) => Self::storage_unavailable(cause),
             StoreError::Unexpected(cause) => Self::internal(cause),
         }
     }

@@ -28,7 +28,9 @@ pub async fn health() -> Result<web::Json<StatusResponse>, ApiError> {
 
 /// Readiness
 ///
-/// 200 when the database answers within 2 seconds, 503 otherwise.
+/// 200 when the database answers within 2 seconds and takes writes, 503 otherwise:
+/// `storage_unavailable` after a write failed on a full or failing disk, until a small
+/// write of its own goes through again.
 #[api_v2_operation(tags(Operations))]
 pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<StatusResponse>, ApiError> {
     match tokio::time::timeout(READY_TIMEOUT, state.health.ping()).await {

@@ -14,6 +14,7 @@ infra_diesel::on_both_backends!(
     me_reports_is_staff_true_for_staff_and_false_for_plain_users,
     username_taken_regardless_of_case_is_409_and_keeps_the_first_account,
     invalid_signup_is_400_with_fields_and_creates_no_account,
+    empty_email_is_400_while_an_absent_or_null_one_means_none,
     malformed_or_empty_signup_body_is_400_json_and_creates_no_account,
     wrong_password_and_unknown_user_get_the_same_401,
     login_without_username_or_password_is_400_naming_each_missing_field,
@@ -214,6 +215,33 @@ async fn invalid_signup_is_400_with_fields_and_creates_no_account(app: TestApp) 
             "{name} was taken by a refused signup"
         );
     }
+}
+
+async fn empty_email_is_400_while_an_absent_or_null_one_means_none(app: TestApp) {
+    for blank in ["", "   "] {
+        let error = assert_error(
+            app.post(
+                "/api/signup/",
+                None,
+                json!({"username": "alice", "password": PASSWORD, "email": blank}),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        )
+        .await;
+        assert_eq!(keys(&error["fields"]), key_set(&["email"]), "{error}");
+    }
+    let absent = json_body(app.signup("alice").await, StatusCode::CREATED).await;
+    assert!(absent["email"].is_null(), "{absent}");
+    let null = app
+        .post(
+            "/api/signup/",
+            None,
+            json!({"username": "bob", "password": PASSWORD, "email": null}),
+        )
+        .await;
+    assert!(json_body(null, StatusCode::CREATED).await["email"].is_null());
 }
 
 async fn malformed_or_empty_signup_body_is_400_json_and_creates_no_account(app: TestApp) {

@@ -24,3 +24,4 @@ mod race;
 mod rate_limits;
 mod routing;
 mod sessions;
+mod storage;

@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 
 use crate::shared::UserId;
 
-/// 1 to 150 letters, digits or `@.+-_`, as Django's username rule.
+/// 1 to 150 letters, digits or `@.+-_`, as Django's username rule, whose lower-cased
+/// [`key`](Self::key) also fits in 150 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Username(String);
 
@@ -28,7 +29,16 @@ impl Username {
         {
             return Err("may contain only letters, digits and @.+-_".into());
         }
-        Ok(Self(raw.to_owned()))
+        let username = Self(raw.to_owned());
+        // Lower-casing can lengthen a name ("İ" becomes "i" and a combining dot), and the
+        // key is stored too: every backend must be able to hold it.
+        if username.key().chars().count() > Self::MAX_LEN {
+            return Err(format!(
+                "must be at most {} characters once lower-cased",
+                Self::MAX_LEN
+            ));
+        }
+        Ok(username)
     }
 
     pub fn as_str(&self) -> &str {
@@ -256,6 +266,21 @@ mod tests {
         assert!(Username::parse(&"a".repeat(150)).is_ok());
         assert!(Username::parse("john doe").is_err());
         assert!(Username::parse("john/doe").is_err());
+    }
+
+    #[test]
+    fn username_whose_key_grows_past_the_limit_is_refused() {
+        // "İ" lower-cases to two characters: 75 of them make a 150-character key.
+        assert_eq!(
+            Username::parse(&"İ".repeat(75))
+                .unwrap()
+                .key()
+                .chars()
+                .count(),
+            150
+        );
+        let err = Username::parse(&"İ".repeat(76)).unwrap_err();
+        assert!(err.contains("lower-cased"), "{err}");
     }
 
     #[test]

@@ -119,10 +119,8 @@ impl AccountService {
             "password",
             Password::parse(&input.password, Some(&input.username)),
         );
-        let email = match input.email.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(raw) => errors.take("email", Email::parse(raw)),
-        };
+        // Absent (or null) means no e-mail; a given one, even blank, must be an address.
+        let email = errors.optional("email", input.email.as_deref().map(Email::parse));
         let (Some(username), Some(password)) = (username, password) else {
             return Err(SignupError::Invalid(errors));
         };

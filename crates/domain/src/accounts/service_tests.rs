@@ -191,7 +191,29 @@ fn signup_with_taken_username_is_a_conflict() {
 }
 
 #[test]
-fn blank_email_means_no_email() {
+fn blank_email_is_refused_not_dropped() {
+    for blank in ["", "  "] {
+        // No expectations: nothing may be hashed or stored.
+        let svc = service(
+            MockUserRepository::new(),
+            MockPasswordHasher::new(),
+            MockTokenService::new(),
+        );
+        let err = block_on(svc.signup(SignupInput {
+            username: "john".into(),
+            password: "correct horse".into(),
+            email: Some(blank.into()),
+        }))
+        .unwrap_err();
+        let SignupError::Invalid(errors) = err else {
+            panic!("{blank:?}: {err:?}");
+        };
+        assert_eq!(errors.0.keys().collect::<Vec<_>>(), vec!["email"]);
+    }
+}
+
+#[test]
+fn absent_email_means_no_email() {
     let mut users = MockUserRepository::new();
     users
         .expect_create_user()
@@ -201,7 +223,7 @@ fn blank_email_means_no_email() {
     assert!(block_on(svc.signup(SignupInput {
         username: "john".into(),
         password: "correct horse".into(),
-        email: Some("  ".into()),
+        email: None,
     }))
     .is_ok());
 }

@@ -9,6 +9,11 @@ pub enum StoreError {
     /// The database is down, the pool is exhausted or a lock wait timed out: retry later.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// The disk under the database is full or failing (an I/O error): writes fail until
+    /// space is freed or the disk is fixed, so retry later. Unlike `Unavailable`, it
+    /// lasts, and readiness reports it.
+    #[error("storage unavailable: {0}")]
+    StorageUnavailable(String),
     /// A failure no retry will cure, such as a stored value no rule allows.
     #[error("unexpected storage error: {0}")]
     Unexpected(String),

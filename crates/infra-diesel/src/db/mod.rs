@@ -6,6 +6,7 @@ mod migrate;
 mod postgres;
 mod sqlite;
 mod url;
+mod write;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,8 +17,12 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use domain::StoreError;
 use futures_util::FutureExt;
 
+use crate::sql::BackendOps;
+use crate::tx::{write_tx, TxError};
+
 pub(crate) use errors::*;
 pub use url::{redact_url, sqlite_path};
+pub use write::{WriteHealth, Writer};
 
 pub type SqliteConn =
     diesel_async::sync_connection_wrapper::SyncConnectionWrapper<diesel::sqlite::SqliteConnection>;
@@ -48,16 +53,19 @@ impl StoreSettings {
     }
 }
 
-/// The pool of one backend. `DATABASE_URL` picks which.
+/// The pool of one backend. `DATABASE_URL` picks which. Both remember whether the
+/// storage takes writes ([`WriteHealth`]), for readiness.
 #[derive(Clone)]
 pub enum Database {
-    Postgres(Pool<AsyncPgConnection>),
+    Postgres {
+        pool: Pool<AsyncPgConnection>,
+        health: Arc<WriteHealth>,
+    },
     Sqlite {
         pool: Pool<SqliteConn>,
-        /// SQLite has one writer at a time. Queuing writers here, fairly, costs nothing
-        /// and spares them the busy-timeout polling inside SQLite; the busy timeout still
-        /// covers other processes on the same file.
-        writer: Arc<tokio::sync::Mutex<()>>,
+        /// This process's writers queue here, within the lock timeout.
+        writer: Arc<Writer>,
+        health: Arc<WriteHealth>,
     },
 }
 
@@ -93,11 +101,15 @@ impl Database {
     pub fn connect(settings: &StoreSettings) -> Result<Self, ConnectError> {
         let url = settings.url.as_str();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            postgres::pool(settings).map(Self::Postgres)
+            Ok(Self::Postgres {
+                pool: postgres::pool(settings)?,
+                health: Arc::default(),
+            })
         } else if let Some(path) = sqlite_path(url) {
             Ok(Self::Sqlite {
                 pool: sqlite::pool(settings, path)?,
-                writer: Arc::new(tokio::sync::Mutex::new(())),
+                writer: Arc::new(Writer::new(settings.lock_timeout)),
+                health: Arc::default(),
             })
         } else {
             Err(ConnectError::UnknownScheme(redact_url(url)))
@@ -106,7 +118,7 @@ impl Database {
 
     pub fn backend_name(&self) -> &'static str {
         match self {
-            Self::Postgres(_) => "postgres",
+            Self::Postgres { .. } => "postgres",
             Self::Sqlite { .. } => "sqlite",
         }
     }
@@ -114,28 +126,51 @@ impl Database {
     /// Applies the embedded migrations that are not applied yet.
     pub async fn migrate(&self) -> Result<(), ConnectError> {
         match self {
-            Self::Postgres(pool) => migrate::postgres(pool).await,
+            Self::Postgres { pool, .. } => migrate::postgres(pool).await,
             Self::Sqlite { pool, .. } => migrate::sqlite(pool).await,
         }
     }
 
-    /// Does the database answer? Used by `/ready/`.
+    /// Does the database answer, and take writes? Used by `/ready/`. A plain query
+    /// while writes go through; after a write failed for want of space or with an I/O
+    /// error, a probe write too, until one commits (see [`WriteHealth`]). Probing only
+    /// then keeps a healthy database's readiness check off the write lock.
     pub async fn ping(&self) -> Result<(), StoreError> {
         match self {
-            Self::Postgres(pool) => {
+            Self::Postgres { pool, .. } => {
                 let mut conn = pool.get().await.map_err(pool_error)?;
-                conn.batch_execute("SELECT 1").await.map_err(db_error)
+                conn.batch_execute("SELECT 1").await.map_err(db_error)?;
             }
             Self::Sqlite { pool, .. } => {
                 let mut conn = pool.get().await.map_err(pool_error)?;
-                conn.batch_execute("SELECT 1").await.map_err(db_error)
+                conn.batch_execute("SELECT 1").await.map_err(db_error)?;
             }
+        }
+        if self.health().failure().is_some() {
+            self.probe_write().await?;
+        }
+        Ok(())
+    }
+
+    /// A small committed write that needs the disk as any other does and changes
+    /// nothing anyone reads. Its commit clears [`WriteHealth`]'s mark.
+    pub async fn probe_write(&self) -> Result<(), StoreError> {
+        let probed: Result<(), TxError<StoreError>> =
+            write_tx!(self, |conn| Ok(conn.probe_write().await?));
+        probed.map_err(TxError::into_error)?;
+        self.health().recovered();
+        Ok(())
+    }
+
+    fn health(&self) -> &WriteHealth {
+        match self {
+            Self::Postgres { health, .. } | Self::Sqlite { health, .. } => health,
         }
     }
 
     pub fn pool_status(&self) -> PoolStatus {
         let status = match self {
-            Self::Postgres(pool) => pool.status(),
+            Self::Postgres { pool, .. } => pool.status(),
             Self::Sqlite { pool, .. } => pool.status(),
         };
         PoolStatus {
@@ -148,7 +183,7 @@ impl Database {
 
     pub fn close(&self) {
         match self {
-            Self::Postgres(pool) => pool.close(),
+            Self::Postgres { pool, .. } => pool.close(),
             Self::Sqlite { pool, .. } => pool.close(),
         }
     }

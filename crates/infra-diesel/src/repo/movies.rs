@@ -56,15 +56,14 @@ impl MovieRepository for DieselStore {
 
     async fn create_movie(&self, movie: NewMovie) -> Result<Movie, StoreError> {
         let row = NewMovieRow::from(movie);
-        let created: MovieRow = with_conn!(&self.db, |conn| {
-            diesel::insert_into(movies::table)
+        let created: Result<MovieRow, TxError<StoreError>> = write_tx!(&self.db, |conn| {
+            Ok(diesel::insert_into(movies::table)
                 .values(&row)
                 .returning(MovieRow::as_returning())
                 .get_result(conn)
-                .await
-                .map_err(db_error)
-        })?;
-        Movie::try_from(created)
+                .await?)
+        });
+        Movie::try_from(created.map_err(TxError::into_error)?)
     }
 
     async fn update_movie(
@@ -76,16 +75,17 @@ impl MovieRepository for DieselStore {
             return self.get_movie(id).await;
         }
         let changes = MovieChanges::from(patch);
-        let row: Option<MovieRow> = with_conn!(&self.db, |conn| {
-            found(
-                diesel::update(movies::table.find(id.0))
-                    .set(&changes)
-                    .returning(MovieRow::as_returning())
-                    .get_result(conn)
-                    .await,
-            )
-        })?;
-        row.map(Movie::try_from).transpose()
+        let row: Result<Option<MovieRow>, TxError<StoreError>> = write_tx!(&self.db, |conn| {
+            Ok(diesel::update(movies::table.find(id.0))
+                .set(&changes)
+                .returning(MovieRow::as_returning())
+                .get_result(conn)
+                .await
+                .optional()?)
+        });
+        row.map_err(TxError::into_error)?
+            .map(Movie::try_from)
+            .transpose()
     }
 
     async fn delete_movie(&self, id: MovieId) -> Result<(), DeleteError> {

@@ -140,19 +140,16 @@ impl ShowRepository for DieselStore {
 
     async fn create_show(&self, show: NewShow) -> Result<Show, SaveShowError> {
         let row = NewShowRow::from(show);
-        let id: i64 = with_conn!(&self.db, |conn| {
-            diesel::insert_into(shows::table)
+        let created: Result<i64, TxError<SaveShowError>> = write_tx!(&self.db, |conn| {
+            Ok(diesel::insert_into(shows::table)
                 .values(&row)
                 .returning(shows::id)
                 .get_result(conn)
-                .await
-                .map_err(|e| {
-                    if foreign_key_violation(&e) {
-                        SaveShowError::MovieNotFound
-                    } else {
-                        db_error(e).into()
-                    }
-                })
+                .await?)
+        });
+        let id = created.map_err(|e| match e {
+            TxError::Db(e) if foreign_key_violation(&e) => SaveShowError::MovieNotFound,
+            other => other.into_error(),
         })?;
         self.show_by_id(ShowId(id))
             .await?

@@ -6,28 +6,27 @@ use diesel_async::RunQueryDsl;
 use domain::*;
 
 use super::DieselStore;
-use crate::db::{db_error, found, unique_violation};
+use crate::db::{found, unique_violation};
 use crate::rows::{NewUserRow, UserRow};
 use crate::schema::users;
-use crate::tx::with_conn;
+use crate::tx::{with_conn, write_tx, TxError};
 
 #[async_trait]
 impl UserRepository for DieselStore {
     async fn create_user(&self, user: NewUser) -> Result<User, CreateUserError> {
         let row = NewUserRow::from(user);
-        let created: UserRow = with_conn!(&self.db, |conn| {
-            diesel::insert_into(users::table)
+        // A write transaction, as every write: in SQLite's writer queue, and seen by
+        // readiness if the disk refuses it.
+        let created: Result<UserRow, TxError<CreateUserError>> = write_tx!(&self.db, |conn| {
+            Ok(diesel::insert_into(users::table)
                 .values(&row)
                 .returning(UserRow::as_returning())
                 .get_result(conn)
-                .await
-                .map_err(|e| {
-                    if unique_violation(&e) {
-                        CreateUserError::UsernameTaken
-                    } else {
-                        db_error(e).into()
-                    }
-                })
+                .await?)
+        });
+        let created = created.map_err(|e| match e {
+            TxError::Db(e) if unique_violation(&e) => CreateUserError::UsernameTaken,
+            other => other.into_error(),
         })?;
         Ok(User::try_from(created)?)
     }

@@ -1,6 +1,6 @@
 //! What must differ between the backends inside a write transaction: row locks, the
-//! booking insert and the clean-up of expired refresh tokens. Everything else is written
-//! once, in `repo/`, for both.
+//! booking insert, the clean-up of expired refresh tokens and readiness's probe write.
+//! Everything else is written once, in `repo/`, for both.
 
 mod postgres;
 mod sqlite;
@@ -44,6 +44,9 @@ pub(crate) trait BackendOps {
     /// Deletes the refresh-token records expired at `now`, without ever waiting for a
     /// row another transaction holds (that row goes at a later clean-up).
     async fn delete_expired_refresh_tokens(&mut self, now: NaiveDateTime) -> QueryResult<usize>;
+    /// A write that changes nothing anyone reads yet needs the disk, for readiness to
+    /// learn whether a full or failing disk takes writes again.
+    async fn probe_write(&mut self) -> QueryResult<()>;
 }
 
 /// What a booking or a staff edit reads of a show before the row lock (if any) is added.

@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use domain::SeatSelection;
 
 use super::{booking_row, confirmed, movie_show_ids, refresh_token_row, show_lock_row, BackendOps};
@@ -68,6 +68,15 @@ impl BackendOps for AsyncPgConnection {
         )
         .bind::<Timestamp, _>(now)
         .execute(self)
+        .await
+    }
+
+    /// A one-row temporary table, dropped at commit: creating it extends a file, which a
+    /// full disk refuses, and no schema or table anyone reads changes.
+    async fn probe_write(&mut self) -> QueryResult<()> {
+        self.batch_execute(
+            "CREATE TEMPORARY TABLE mb_ready_probe ON COMMIT DROP AS SELECT 1 AS probe",
+        )
         .await
     }
 }

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
 use domain::SeatSelection;
 
 use super::{booking_row, confirmed, movie_show_ids, refresh_token_row, show_lock_row, BackendOps};
@@ -77,4 +77,20 @@ impl BackendOps for SqliteConn {
             .execute(self)
             .await
     }
+
+    /// Writes the header's `user_version` back unchanged: nothing uses it, and the commit
+    /// still appends a page to the WAL, as every write does.
+    async fn probe_write(&mut self) -> QueryResult<()> {
+        let version: UserVersion = diesel::sql_query("PRAGMA user_version")
+            .get_result(self)
+            .await?;
+        self.batch_execute(&format!("PRAGMA user_version = {}", version.user_version))
+            .await
+    }
+}
+
+#[derive(QueryableByName)]
+struct UserVersion {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    user_version: i32,
 }
