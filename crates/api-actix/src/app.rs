@@ -14,6 +14,7 @@ use paperclip::actix::{web, OpenApiExt};
 use paperclip::v2::models::{DefaultApiRaw, Info, Tag};
 
 use crate::http::edge::{head_as_get, refuse_content_encoding, CatchPanic};
+use crate::http::idempotency::{self, DocumentIdempotencyKey};
 use crate::http::{json_error, path_error, query_error, ratelimit, ApiError};
 use crate::routes::{accounts, booking, catalog, ops};
 use crate::settings::ServerSettings;
@@ -139,6 +140,7 @@ pub fn build_app(
         .app_data(web::QueryConfig::default().error_handler(|err, _| query_error(err).into()))
         .wrap_api_with_spec(spec())
         .configure(register_routes)
+        .service(DocumentIdempotencyKey)
         .with_json_spec_at("/api/openapi-v2.json")
         .with_json_spec_v3_at("/api/openapi.json")
         .with_swagger_ui_at("/swagger")
@@ -152,6 +154,9 @@ pub fn build_app(
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route").error_response()
         }))
         .wrap(CatchPanic)
+        // Inside the rate limits, so that retries count too; outside CatchPanic, so that
+        // a panic releases the key.
+        .wrap(actix_web::middleware::from_fn(idempotency::enforce))
         // Before the extractors, so that malformed requests count too.
         .wrap(actix_web::middleware::from_fn(ratelimit::enforce))
         .wrap(
@@ -274,8 +279,14 @@ fn cors(origins: &[String]) -> Cors {
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
             header::HeaderName::from_static(REQUEST_ID),
+            header::HeaderName::from_static(idempotency::IDEMPOTENCY_KEY),
         ])
-        .expose_headers(["X-Total-Count", "X-Request-Id", "Retry-After"])
+        .expose_headers([
+            "X-Total-Count",
+            "X-Request-Id",
+            "Retry-After",
+            "Idempotent-Replayed",
+        ])
         .max_age(3600);
     if origins.iter().any(|o| o == "*") {
         cors.allow_any_origin()

@@ -1,9 +1,10 @@
-//! What every route shares over HTTP: the error type, the extractors, metrics and
-//! rate limits, and the edge's own middleware (panics, encodings, HEAD).
+//! What every route shares over HTTP: the error type, the extractors, metrics, rate
+//! limits, idempotent retries, and the edge's own middleware (panics, encodings, HEAD).
 
 pub mod edge;
 pub mod errors;
 pub mod extract;
+pub mod idempotency;
 pub mod metrics;
 pub mod ratelimit;
 

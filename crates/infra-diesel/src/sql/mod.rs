@@ -1,5 +1,5 @@
 //! What must differ between the backends inside a write transaction: row locks, the
-//! booking insert and the clean-up of expired refresh tokens. Everything else is written
+//! booking insert and the clean-up of expired refresh tokens and idempotency keys. Everything else is written
 //! once, in `repo/`, for both.
 
 mod postgres;
@@ -44,6 +44,13 @@ pub(crate) trait BackendOps {
     /// Deletes the refresh-token records expired at `now`, without ever waiting for a
     /// row another transaction holds (that row goes at a later clean-up).
     async fn delete_expired_refresh_tokens(&mut self, now: NaiveDateTime) -> QueryResult<usize>;
+    /// Deletes at most `limit` idempotency rows created before `before` and returns how
+    /// many went; on PostgreSQL a row another transaction holds is left for next time.
+    async fn delete_idempotency_keys_before(
+        &mut self,
+        before: NaiveDateTime,
+        limit: i64,
+    ) -> QueryResult<usize>;
 }
 
 /// What a booking or a staff edit reads of a show before the row lock (if any) is added.
