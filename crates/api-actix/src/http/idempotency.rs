@@ -11,7 +11,6 @@
 
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
-use std::sync::Arc;
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{AppService, HttpServiceFactory, Payload, ServiceRequest, ServiceResponse};
@@ -23,7 +22,7 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, Responder, ResponseError
 use domain::idempotency::rules;
 use domain::{
     Begin, ClaimToken, IdempotencyClaim, IdempotencyKey, IdempotencyScope, IdempotencyService,
-    IdempotentAnswer, RequestFingerprint, StoredAnswer,
+    IdempotentAnswer, RenderAnswer, RequestFingerprint, StoredAnswer,
 };
 use futures_util::StreamExt;
 use paperclip::actix::{Mountable, OperationModifier};
@@ -281,7 +280,7 @@ struct AnswerCommitted;
 /// Call [`answer_committed`] once the use case has succeeded with it.
 pub fn answer_for<T: ?Sized>(
     req: &HttpRequest,
-    render: &Arc<dyn Fn(&T) -> StoredAnswer + Send + Sync>,
+    render: &RenderAnswer<T>,
 ) -> Option<IdempotentAnswer<T>> {
     let claim = req.extensions().get::<IdempotencyClaim>().cloned()?;
     Some(IdempotentAnswer {

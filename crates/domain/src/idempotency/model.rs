@@ -100,12 +100,15 @@ pub struct IdempotencyPolicy {
     pub in_flight_timeout: TimeDelta,
 }
 
+/// Turns a use case's result into the answer kept for its key.
+pub type RenderAnswer<T> = Arc<dyn Fn(&T) -> StoredAnswer + Send + Sync>;
+
 /// The answer a use case commits in the same transaction as its change, so that a
 /// crash between the commit and the reply still leaves the retry its answer. `render`
 /// turns the use case's result into that answer (the HTTP adapter's own rendering).
 pub struct IdempotentAnswer<T: ?Sized> {
     pub claim: IdempotencyClaim,
-    pub render: Arc<dyn Fn(&T) -> StoredAnswer + Send + Sync>,
+    pub render: RenderAnswer<T>,
 }
 
 impl<T: ?Sized> IdempotentAnswer<T> {

@@ -169,7 +169,7 @@ async fn a_key_is_scoped_to_user_method_and_path(f: Fixture) {
 }
 
 /// A booking's answer, as the HTTP adapter would render it.
-fn rendered_bookings() -> Arc<dyn Fn(&[Booking]) -> StoredAnswer + Send + Sync> {
+fn rendered_bookings() -> RenderAnswer<[Booking]> {
     Arc::new(|bookings: &[Booking]| {
         let ids: Vec<String> = bookings.iter().map(|b| b.id.to_string()).collect();
         answer(201, &format!("[{}]", ids.join(",")))

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::HttpRequest;
-use domain::{BookError, Booking, StoredAnswer};
+use domain::{BookError, Booking, RenderAnswer};
 use paperclip::actix::{api_v2_operation, web, OperationModifier};
 use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw, Either, Response};
 use paperclip::v2::schema::Apiv2Schema;
@@ -18,16 +18,14 @@ use crate::http::ApiError;
 use crate::state::AppState;
 use dto::*;
 
-/// How a use case's result becomes the answer, both for the client and, with an
-/// `Idempotency-Key`, for the row committed with the change.
-type Render<T> = Arc<dyn Fn(&T) -> StoredAnswer + Send + Sync>;
-
 /// The OpenAPI description of a booking's answer: a 201 with one booking (for
 /// `seat_number`) or `{"bookings": [...]}` (for `seat_numbers`).
 pub struct Booked;
 
 impl Booked {
-    fn render(many: bool) -> Render<[Booking]> {
+    /// The answer, for the client and, with an `Idempotency-Key`, for the row that
+    /// commits with the bookings.
+    fn render(many: bool) -> RenderAnswer<[Booking]> {
         Arc::new(move |bookings: &[Booking]| {
             let mut bookings: Vec<BookingResponse> =
                 bookings.iter().cloned().map(Into::into).collect();
@@ -187,7 +185,7 @@ async fn cancel(
     caller: &Authenticated,
     id: i64,
 ) -> Result<Rendered<web::Json<BookingResponse>>, ApiError> {
-    let render: Render<Booking> = Arc::new(|booking: &Booking| {
+    let render: RenderAnswer<Booking> = Arc::new(|booking: &Booking| {
         json_answer(StatusCode::OK, &BookingResponse::from(booking.clone()))
     });
     let answer = answer_for(req, &render);
