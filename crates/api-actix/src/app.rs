@@ -14,7 +14,7 @@ use paperclip::actix::{web, OpenApiExt};
 use paperclip::v2::models::{DefaultApiRaw, Info, Tag};
 
 use crate::http::edge::{head_as_get, refuse_content_encoding, CatchPanic};
-use crate::http::idempotency::{self, DocumentIdempotencyKey};
+use crate::http::idempotency::{self, DocumentIdempotencyKey, HonouredRoutes};
 use crate::http::{json_error, path_error, query_error, ratelimit, ApiError};
 use crate::routes::{accounts, booking, catalog, ops};
 use crate::settings::ServerSettings;
@@ -128,8 +128,10 @@ pub fn build_app(
 > {
     let metrics = state.metrics.clone();
     let allowed_hosts = server.allowed_hosts.clone();
+    let idempotent_routes = HonouredRoutes::default();
     actix_web::App::new()
         .app_data(state)
+        .app_data(idempotent_routes.clone())
         .app_data(
             web::JsonConfig::default()
                 .limit(BODY_LIMIT)
@@ -140,7 +142,7 @@ pub fn build_app(
         .app_data(web::QueryConfig::default().error_handler(|err, _| query_error(err).into()))
         .wrap_api_with_spec(spec())
         .configure(register_routes)
-        .service(DocumentIdempotencyKey)
+        .service(DocumentIdempotencyKey(idempotent_routes))
         .with_json_spec_at("/api/openapi-v2.json")
         .with_json_spec_v3_at("/api/openapi.json")
         .with_swagger_ui_at("/swagger")

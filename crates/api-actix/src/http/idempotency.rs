@@ -1,16 +1,18 @@
 //! Idempotent retries over HTTP. [`enforce`], a middleware, gives every authenticated
 //! POST, PATCH and DELETE under `/api/` its `Idempotency-Key` behaviour, so a new route
 //! has it without code; [`DocumentIdempotencyKey`] adds the header to those operations
-//! in the OpenAPI document; [`answer_for`] and [`Rendered`] let a handler whose use case
-//! commits its answer with its change (booking, cancelling) hand that answer over.
+//! in the OpenAPI document and tells the middleware which they are ([`HonouredRoutes`]);
+//! [`answer_for`] and [`Rendered`] let a handler whose use case commits its answer with
+//! its change (booking, cancelling) hand that answer over.
 //!
 //! The middleware authenticates the bearer token itself (without a valid one the request
 //! passes through untouched, and the handler answers 401), reads the body (up to
 //! [`BODY_LIMIT`]), claims the key through [`IdempotencyService::begin`] and then either
 //! answers from what is kept or runs the request and keeps its answer.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::marker::PhantomData;
+use std::sync::{Arc, OnceLock};
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{AppService, HttpServiceFactory, Payload, ServiceRequest, ServiceResponse};
@@ -54,9 +56,10 @@ pub async fn enforce<B>(
 where
     B: MessageBody + 'static,
 {
-    let applies = [Method::POST, Method::PATCH, Method::DELETE].contains(req.method())
-        && req.path().starts_with("/api/")
-        && req.headers().contains_key(IDEMPOTENCY_KEY);
+    let applies = req.headers().contains_key(IDEMPOTENCY_KEY)
+        && req
+            .app_data::<HonouredRoutes>()
+            .is_some_and(|routes| routes.honour(&req));
     if !applies {
         return pass(req, next).await;
     }
@@ -387,10 +390,27 @@ impl<D: OperationModifier> OperationModifier for Rendered<D> {
     }
 }
 
-/// Adds the `Idempotency-Key` header to every operation the middleware applies to: the
-/// authenticated POST, PATCH and DELETE operations under `/api/`. Mounted after the
-/// routes, so it sees them all; it serves nothing.
-pub struct DocumentIdempotencyKey;
+/// The operations the middleware applies to, as (method, route pattern): the POST,
+/// PATCH and DELETE operations under `/api/` that the OpenAPI document says need the
+/// bearer token. Read from the document as the app is built, so a route is covered as
+/// soon as its handler takes `Authenticated`; public routes (signup, login, token
+/// refresh, logout) never are, so the tokens they answer are never stored.
+#[derive(Clone, Default)]
+pub struct HonouredRoutes(Arc<OnceLock<HashSet<(String, String)>>>);
+
+impl HonouredRoutes {
+    fn honour(&self, req: &ServiceRequest) -> bool {
+        let (Some(routes), Some(pattern)) = (self.0.get(), req.match_pattern()) else {
+            return false;
+        };
+        routes.contains(&(req.method().as_str().to_owned(), pattern))
+    }
+}
+
+/// Adds the `Idempotency-Key` header to every operation the middleware applies to, and
+/// records them in its [`HonouredRoutes`]. Mounted after the routes, so it sees them
+/// all; it serves nothing.
+pub struct DocumentIdempotencyKey(pub HonouredRoutes);
 
 impl HttpServiceFactory for DocumentIdempotencyKey {
     fn register(self, _: &mut AppService) {}
@@ -414,16 +434,25 @@ impl Mountable for DocumentIdempotencyKey {
     }
 
     fn update_operations(&mut self, map: &mut BTreeMap<String, DefaultPathItemRaw>) {
-        let honoured = [HttpMethod::Post, HttpMethod::Patch, HttpMethod::Delete];
-        for (_, item) in map.iter_mut().filter(|(path, _)| path.starts_with("/api/")) {
-            for (_, op) in item
-                .methods
-                .iter_mut()
-                .filter(|(method, op)| honoured.contains(method) && !op.security.is_empty())
-            {
-                op.parameters.push(Either::Right(key_parameter()));
+        let methods = [
+            (HttpMethod::Post, Method::POST),
+            (HttpMethod::Patch, Method::PATCH),
+            (HttpMethod::Delete, Method::DELETE),
+        ];
+        let mut honoured = HashSet::new();
+        for (path, item) in map.iter_mut().filter(|(path, _)| path.starts_with("/api/")) {
+            for (documented, method) in &methods {
+                let Some(op) = item.methods.get_mut(documented) else {
+                    continue;
+                };
+                if !op.security.is_empty() {
+                    op.parameters.push(Either::Right(key_parameter()));
+                    honoured.insert((method.as_str().to_owned(), path.clone()));
+                }
             }
         }
+        // Built once per app; a second build of the same document changes nothing.
+        let _ = self.0 .0.set(honoured);
     }
 }
 

@@ -25,7 +25,7 @@ infra_diesel::on_both_backends!(
     cancelling_replays_its_answer,
     the_catalogues_post_patch_and_delete_replay,
     a_body_over_the_limit_is_413_and_not_kept,
-    requests_without_a_valid_token_pass_through_to_their_401,
+    public_routes_and_requests_without_a_valid_token_pass_through,
     a_retry_after_a_429_runs_again_and_still_counts_toward_the_limit,
 );
 
@@ -331,7 +331,7 @@ async fn a_body_over_the_limit_is_413_and_not_kept(app: TestApp) {
     assert_eq!(app.booked_seats(&staff, show).await, vec![1]);
 }
 
-async fn requests_without_a_valid_token_pass_through_to_their_401(app: TestApp) {
+async fn public_routes_and_requests_without_a_valid_token_pass_through(app: TestApp) {
     let (staff, show) = app.show_with_staff(10).await;
     let path = book_path(show);
     for token in [None, Some("not-a-token")] {
@@ -349,16 +349,28 @@ async fn requests_without_a_valid_token_pass_through_to_their_401(app: TestApp) 
             assert!(!answer.replayed);
         }
     }
-    // Signing up takes no token, and a key changes nothing there either.
-    let signup = app
-        .client
-        .post(app.url("/api/signup/"))
-        .header(KEY, "s")
-        .json(&json!({"username": "ann", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signup.status(), StatusCode::CREATED);
+    // Signup, login, refresh and logout take no bearer token: a key (and a token) there
+    // changes nothing, and the tokens they answer are never stored.
+    let john = app.user_token("john").await;
+    let public = |path: &str, body: Value| {
+        app.client
+            .post(app.url(path))
+            .bearer_auth(&john)
+            .header(KEY, "public")
+            .json(&body)
+            .send()
+    };
+    let ann = json!({"username": "ann", "password": PASSWORD});
+    let signup = Answer::of(public("/api/signup/", ann.clone()).await.unwrap()).await;
+    assert_eq!(signup.status, StatusCode::CREATED);
+    let again = Answer::of(public("/api/signup/", ann.clone()).await.unwrap()).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{again:?}");
+    for _ in 0..2 {
+        let login = Answer::of(public("/api/login/", ann.clone()).await.unwrap()).await;
+        assert_eq!(login.status, StatusCode::OK);
+        assert!(!login.replayed);
+    }
+    assert_eq!(app.database().count_rows("idempotency_keys").await, 0);
     assert!(app.booked_seats(&staff, show).await.is_empty());
 }
 
