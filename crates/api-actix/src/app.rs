@@ -52,7 +52,9 @@ fn spec() -> DefaultApiRaw {
             title: "movie-booking".into(),
             description: Some(
                 "Book cinema seats. Log in at /api/login/, then send `Authorization: Bearer <access>` \
-                 (in Swagger UI: Authorize, and paste `Bearer <access>`)."
+                 (in Swagger UI: Authorize, and paste `Bearer <access>`). Every authenticated \
+                 POST, PATCH and DELETE takes an optional `Idempotency-Key` header, so that \
+                 a retry after a lost answer is safe."
                     .into(),
             ),
             ..Default::default()
