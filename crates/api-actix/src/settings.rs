@@ -203,4 +203,18 @@ mod tests {
         settings.auth.jwt_secret = SecretString::from("x".repeat(32));
         assert!(settings.check().is_ok());
     }
+
+    #[test]
+    fn idempotency_times_must_be_positive_and_bounded() {
+        let mut settings = Settings::load().expect("defaults load");
+        assert_eq!(settings.idempotency.retention_seconds, 86_400);
+        assert!(settings.check().is_ok());
+        settings.idempotency.retention_seconds = 0;
+        assert!(settings.check().unwrap_err().contains("idempotency"));
+        settings.idempotency.retention_seconds = u64::MAX;
+        assert!(settings.check().is_err());
+        settings.idempotency.retention_seconds = 1;
+        settings.idempotency.in_flight_timeout_seconds = 0;
+        assert!(settings.check().is_err());
+    }
 }
