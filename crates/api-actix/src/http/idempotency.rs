@@ -91,7 +91,9 @@ where
         Ok(Begin::Run(claim)) => run(req, next, &state.idempotency, claim).await,
         Ok(Begin::Replay(stored)) => {
             state.metrics.idempotent_replays.inc();
-            Ok(req.into_response(replay(stored)).map_into_right_body())
+            Ok(req
+                .into_response(response_of(stored, true))
+                .map_into_right_body())
         }
         Ok(Begin::Reused) => Ok(answer(
             req,
@@ -308,25 +310,21 @@ pub fn json_answer(status: StatusCode, value: &impl Serialize) -> StoredAnswer {
     }
 }
 
-fn response_of(answer: StoredAnswer) -> actix_web::HttpResponseBuilder {
+/// An answer's status, content type and body; a replay is marked as one.
+fn response_of(answer: StoredAnswer, replayed: bool) -> HttpResponse {
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = HttpResponse::build(status);
     if let Some(content_type) = answer.content_type {
         response.insert_header((header::CONTENT_TYPE, content_type));
     }
-    response
-}
-
-/// The kept answer, given again: its status, content type and body.
-fn replay(stored: StoredAnswer) -> HttpResponse {
-    let body = stored.body.clone();
-    let unauthorized = stored.status == StatusCode::UNAUTHORIZED.as_u16();
-    let mut response = response_of(stored);
-    response.insert_header((IDEMPOTENT_REPLAYED, "true"));
-    if unauthorized {
-        response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+    if replayed {
+        response.insert_header((IDEMPOTENT_REPLAYED, "true"));
+        // The one header a kept answer needs besides its content type.
+        if status == StatusCode::UNAUTHORIZED {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
     }
-    response.body(body)
+    response.body(answer.body)
 }
 
 /// A handler's answer rendered by the same function its use case stored it with, so a
@@ -349,8 +347,7 @@ impl<D> Responder for Rendered<D> {
     type Body = BoxBody;
 
     fn respond_to(self, _: &HttpRequest) -> HttpResponse<BoxBody> {
-        let body = self.answer.body.clone();
-        response_of(self.answer).body(body)
+        response_of(self.answer, false)
     }
 }
 
