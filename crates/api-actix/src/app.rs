@@ -14,6 +14,7 @@ use paperclip::actix::{web, OpenApiExt};
 use paperclip::v2::models::{DefaultApiRaw, Info, Tag};
 
 use crate::http::edge::{head_as_get, refuse_content_encoding, CatchPanic};
+use crate::http::idempotency::{self, DocumentIdempotencyKey, HonouredRoutes};
 use crate::http::{json_error, openapi, path_error, query_error, ratelimit, ApiError};
 use crate::routes::{accounts, booking, catalog, ops};
 use crate::settings::ServerSettings;
@@ -51,7 +52,9 @@ fn spec() -> DefaultApiRaw {
             title: "movie-booking".into(),
             description: Some(
                 "Book cinema seats. Log in at /api/login/, then send `Authorization: Bearer <access>` \
-                 (in Swagger UI: Authorize, and paste `Bearer <access>`)."
+                 (in Swagger UI: Authorize, and paste `Bearer <access>`). Every authenticated \
+                 POST, PATCH and DELETE takes an optional `Idempotency-Key` header, so that \
+                 a retry after a lost answer is safe."
                     .into(),
             ),
             ..Default::default()
@@ -128,8 +131,10 @@ pub fn build_app(
     let metrics = state.metrics.clone();
     let allowed_hosts = server.allowed_hosts.clone();
     let mut spec_v2 = serde_json::Value::Null;
+    let idempotent_routes = HonouredRoutes::default();
     actix_web::App::new()
         .app_data(state)
+        .app_data(idempotent_routes.clone())
         .app_data(
             web::JsonConfig::default()
                 .limit(BODY_LIMIT)
@@ -140,6 +145,7 @@ pub fn build_app(
         .app_data(web::QueryConfig::default().error_handler(|err, _| query_error(err).into()))
         .wrap_api_with_spec(spec())
         .configure(register_routes)
+        .service(DocumentIdempotencyKey(idempotent_routes))
         // The documents with their nullable fields marked; paperclip's own handlers for
         // the same paths come after them, and stay only to give Swagger UI its URL.
         .with_raw_json_spec(|app, v2| {
@@ -160,6 +166,9 @@ pub fn build_app(
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route").error_response()
         }))
         .wrap(CatchPanic)
+        // Inside the rate limits, so that retries count too; outside CatchPanic, so that
+        // a panic releases the key.
+        .wrap(actix_web::middleware::from_fn(idempotency::enforce))
         // Before the extractors, so that malformed requests count too.
         .wrap(actix_web::middleware::from_fn(ratelimit::enforce))
         .wrap(
@@ -282,8 +291,14 @@ fn cors(origins: &[String]) -> Cors {
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
             header::HeaderName::from_static(REQUEST_ID),
+            header::HeaderName::from_static(idempotency::IDEMPOTENCY_KEY),
         ])
-        .expose_headers(["X-Total-Count", "X-Request-Id", "Retry-After"])
+        .expose_headers([
+            "X-Total-Count",
+            "X-Request-Id",
+            "Retry-After",
+            "Idempotent-Replayed",
+        ])
         .max_age(3600);
     if origins.iter().any(|o| o == "*") {
         cors.allow_any_origin()

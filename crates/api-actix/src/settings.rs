@@ -7,6 +7,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 const DEFAULTS: &str = include_str!("../../../config/default.toml");
+/// Ten years: the longest idempotency retention or in-flight timeout accepted.
+const MAX_IDEMPOTENCY_SECONDS: u64 = 10 * 366 * 86_400;
 /// The committed development secret; refused in production.
 pub const DEV_JWT_SECRET: &str = "dev-only-secret-change-me-dev-only-secret";
 
@@ -18,6 +20,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
     pub rate_limit: RateLimitSettings,
+    pub idempotency: IdempotencySettings,
     pub log: LogSettings,
 }
 
@@ -66,6 +69,14 @@ pub struct RateLimitSettings {
     /// Replaced by `trusted_proxies`; `true` is refused at start-up.
     #[serde(default)]
     pub trust_forwarded_for: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct IdempotencySettings {
+    /// How long an `Idempotency-Key`'s answer is kept.
+    pub retention_seconds: u64,
+    /// After this, a request with a key that has not answered is taken as dead.
+    pub in_flight_timeout_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -149,6 +160,15 @@ impl Settings {
                 "auth.access_ttl_seconds and auth.refresh_ttl_seconds must be positive".into(),
             );
         }
+        // Bounded so that a timestamp plus either of them stays a valid time.
+        let idempotency = &self.idempotency;
+        if !(1..=MAX_IDEMPOTENCY_SECONDS).contains(&idempotency.retention_seconds)
+            || !(1..=MAX_IDEMPOTENCY_SECONDS).contains(&idempotency.in_flight_timeout_seconds)
+        {
+            return Err(format!(
+                "idempotency.retention_seconds and idempotency.in_flight_timeout_seconds must be 1 to {MAX_IDEMPOTENCY_SECONDS}"
+            ));
+        }
         Ok(())
     }
 }
@@ -182,5 +202,19 @@ mod tests {
         assert!(settings.check().is_err(), "a short secret");
         settings.auth.jwt_secret = SecretString::from("x".repeat(32));
         assert!(settings.check().is_ok());
+    }
+
+    #[test]
+    fn idempotency_times_must_be_positive_and_bounded() {
+        let mut settings = Settings::load().expect("defaults load");
+        assert_eq!(settings.idempotency.retention_seconds, 86_400);
+        assert!(settings.check().is_ok());
+        settings.idempotency.retention_seconds = 0;
+        assert!(settings.check().unwrap_err().contains("idempotency"));
+        settings.idempotency.retention_seconds = u64::MAX;
+        assert!(settings.check().is_err());
+        settings.idempotency.retention_seconds = 1;
+        settings.idempotency.in_flight_timeout_seconds = 0;
+        assert!(settings.check().is_err());
     }
 }

@@ -10,7 +10,10 @@ use actix_web::dev::Server;
 use actix_web::HttpServer;
 use anyhow::Context;
 use async_trait::async_trait;
-use domain::{AccountService, BookingService, CatalogService, StoreError};
+use domain::{
+    AccountService, BookingService, CatalogService, IdempotencyPolicy, IdempotencyService,
+    StoreError,
+};
 use infra_diesel::{redact_url, sqlite_path, Database, DieselStore, StoreSettings};
 use paperclip::actix::web;
 
@@ -18,7 +21,7 @@ use crate::app::build_app;
 use crate::http::metrics::{Metrics, PoolStatus};
 use crate::http::ratelimit::RateLimits;
 use crate::security::{Argon2Hasher, JwtTokens, SystemClock};
-use crate::settings::{DatabaseSettings, Settings};
+use crate::settings::{DatabaseSettings, IdempotencySettings, Settings};
 use crate::state::{AppState, Health};
 
 /// The database the service runs on, opened but not yet wired.
@@ -67,7 +70,12 @@ impl Storage {
                 clock.clone(),
             ),
             catalog: CatalogService::new(store.clone(), store.clone(), clock.clone()),
-            bookings: BookingService::new(store, clock),
+            bookings: BookingService::new(store.clone(), clock.clone()),
+            idempotency: IdempotencyService::new(
+                store,
+                clock,
+                idempotency_policy(&settings.idempotency),
+            ),
             health: Arc::new(self.database.clone()),
             metrics,
             limits: Arc::new(limits),
@@ -92,6 +100,30 @@ impl Health for Database {
             size: status.size,
             idle: status.idle,
             waiting: status.waiting,
+        }
+    }
+}
+
+fn idempotency_policy(settings: &IdempotencySettings) -> IdempotencyPolicy {
+    let seconds = |s: u64| chrono::TimeDelta::seconds(i64::try_from(s).unwrap_or(i64::MAX));
+    IdempotencyPolicy {
+        retention: seconds(settings.retention_seconds),
+        in_flight_timeout: seconds(settings.in_flight_timeout_seconds),
+    }
+}
+
+/// Housekeeping of idempotency keys: deletes the expired ones now and then. Nothing
+/// depends on it having run (an expired key counts as absent), and running it twice or
+/// in several processes at once is harmless, so a failure is only logged.
+async fn purge_expired_keys(idempotency: IdempotencyService, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match idempotency.purge_expired().await {
+            Ok(0) => {}
+            Ok(purged) => tracing::debug!(purged, "expired idempotency keys deleted"),
+            Err(error) => tracing::warn!(%error, "cannot delete expired idempotency keys"),
         }
     }
 }
@@ -129,6 +161,7 @@ pub struct Application {
     port: u16,
     server: Server,
     storage: Storage,
+    housekeeping: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -155,6 +188,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let state = web::Data::new(storage.wire(&settings)?);
         state.limits.start().map_err(anyhow::Error::msg)?;
+        let idempotency = state.idempotency.clone();
         let server_settings = settings.server.clone();
         let http = server_settings.clone();
         let mut server = HttpServer::new(move || build_app(state.clone(), &http))
@@ -170,10 +204,17 @@ impl Application {
             server.listen(listener)?
         }
         .run();
+        // On the runtime that serves, which outlives the HTTP workers. As often as keys
+        // expire, within 1 s to 5 min.
+        let every = Duration::from_secs(settings.idempotency.retention_seconds.clamp(1, 300));
+        let housekeeping = tokio::runtime::Handle::try_current()
+            .context("the application needs a Tokio runtime")?
+            .spawn(purge_expired_keys(idempotency, every));
         Ok(Self {
             port,
             server,
             storage,
+            housekeeping,
         })
     }
 
@@ -184,6 +225,7 @@ impl Application {
     /// Serves until SIGINT/SIGTERM (or a stop), letting in-flight requests finish.
     pub async fn run(self) -> std::io::Result<()> {
         let result = self.server.await;
+        self.housekeeping.abort();
         self.storage.close();
         result
     }

@@ -1,10 +1,10 @@
-//! What every handler can reach: the use cases, the storage's health, metrics and rate
-//! limits. Built by the composition root (`startup`), which alone knows the storage.
+//! What every handler can reach: the use cases (idempotent retries' included), the
+//! storage's health, metrics and rate limits. Built by the composition root (`startup`), which alone knows the storage.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use domain::{AccountService, BookingService, CatalogService, StoreError};
+use domain::{AccountService, BookingService, CatalogService, IdempotencyService, StoreError};
 
 use crate::http::metrics::{Metrics, PoolStatus};
 use crate::http::ratelimit::RateLimits;
@@ -23,6 +23,7 @@ pub struct AppState {
     pub accounts: AccountService,
     pub catalog: CatalogService,
     pub bookings: BookingService,
+    pub idempotency: IdempotencyService,
     pub health: Arc<dyn Health>,
     pub metrics: Arc<Metrics>,
     pub limits: Arc<RateLimits>,

@@ -1,5 +1,6 @@
 //! The cinema's rules, free of I/O, filed by area: [`shared`] (ids, validation, paging,
-//! the storage error, the clock), [`accounts`], [`catalog`] and [`booking`]. Each area
+//! the storage error, the clock), [`accounts`], [`catalog`], [`booking`] and
+//! [`idempotency`] (retries with an `Idempotency-Key`). Each area
 //! has its values and entities (`model`), the ports it needs (`ports`), its use cases
 //! (`service`) and, where it has them, the rules a storage adapter applies under its
 //! locks (`rules`). Everything is re-exported at the root, so `domain::Show` is enough.
@@ -10,9 +11,10 @@
 pub mod accounts;
 pub mod booking;
 pub mod catalog;
+pub mod idempotency;
 pub mod shared;
 
-// `accounts`, `booking` and `catalog` each have a `rules` module; they are named by area
+// `accounts`, `booking`, `catalog` and `idempotency` each have a `rules` module; they are named by area
 // (`domain::booking::rules`), never from the root.
 #[allow(ambiguous_glob_reexports)]
-pub use {accounts::*, booking::*, catalog::*, shared::*};
+pub use {accounts::*, booking::*, catalog::*, idempotency::*, shared::*};

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use domain::*;
 
-use crate::schema::{bookings, movies, refresh_tokens, shows, users};
+use crate::schema::{bookings, idempotency_keys, movies, refresh_tokens, shows, users};
 
 pub(crate) fn to_utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
@@ -347,6 +347,83 @@ impl From<RefreshTokenRow> for StoredRefresh {
             },
             retired_at: row.retired_at.map(to_utc),
             revoked_at: row.revoked_at.map(to_utc),
+        }
+    }
+}
+
+/// What an idempotency row holds for its scope.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = idempotency_keys)]
+pub(crate) struct IdempotencyRow {
+    pub fingerprint: Vec<u8>,
+    pub claim_token: String,
+    pub created_at: NaiveDateTime,
+    pub status: Option<i32>,
+    pub content_type: Option<String>,
+    pub body: Option<Vec<u8>>,
+}
+
+impl TryFrom<IdempotencyRow> for IdempotencyRecord {
+    type Error = StoreError;
+
+    fn try_from(row: IdempotencyRow) -> Result<Self, StoreError> {
+        let state = match (row.status, row.body) {
+            (None, _) => KeyState::InFlight,
+            (Some(status), Some(body)) => KeyState::Done(StoredAnswer {
+                status: stored(
+                    "idempotency status",
+                    u16::try_from(status).map_err(|e| e.to_string()),
+                )?,
+                content_type: row.content_type,
+                body,
+            }),
+            (Some(_), None) => {
+                return Err(StoreError::Unexpected(
+                    "stored idempotency answer has a status but no body".into(),
+                ))
+            }
+        };
+        Ok(Self {
+            fingerprint: RequestFingerprint(row.fingerprint),
+            created_at: to_utc(row.created_at),
+            state,
+        })
+    }
+}
+
+/// A claim in flight: inserted for a new scope, or written over an expired or abandoned
+/// row (so every answer column is set, to NULL).
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = idempotency_keys, treat_none_as_null = true)]
+pub(crate) struct ClaimRow<'a> {
+    pub scope_hash: &'a [u8],
+    pub user_id: i64,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub idem_key: &'a str,
+    pub fingerprint: &'a [u8],
+    pub claim_token: &'a str,
+    pub created_at: NaiveDateTime,
+    pub status: Option<i32>,
+    pub content_type: Option<&'a str>,
+    pub body: Option<&'a [u8]>,
+}
+
+/// The answer written into a claim's row.
+#[derive(AsChangeset)]
+#[diesel(table_name = idempotency_keys, treat_none_as_null = true)]
+pub(crate) struct AnswerRow<'a> {
+    pub status: i32,
+    pub content_type: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+impl<'a> From<&'a StoredAnswer> for AnswerRow<'a> {
+    fn from(answer: &'a StoredAnswer) -> Self {
+        Self {
+            status: i32::from(answer.status),
+            content_type: answer.content_type.as_deref(),
+            body: &answer.body,
         }
     }
 }

@@ -56,6 +56,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    idempotency_keys (scope_hash) {
+        scope_hash -> Binary,
+        user_id -> BigInt,
+        method -> Text,
+        path -> Text,
+        idem_key -> Text,
+        fingerprint -> Binary,
+        claim_token -> Text,
+        created_at -> Timestamp,
+        status -> Nullable<Integer>,
+        content_type -> Nullable<Text>,
+        body -> Nullable<Binary>,
+    }
+}
+
 diesel::joinable!(shows -> movies (movie_id));
 diesel::joinable!(bookings -> shows (show_id));
 diesel::joinable!(bookings -> users (user_id));

@@ -107,6 +107,68 @@ impl TestDatabase {
     pub async fn connect(&self) -> Database {
         Database::connect(&self.settings()).expect("build the test pool")
     }
+
+    /// The number of rows in `table`, read on a connection of its own.
+    pub async fn count_rows(&self, table: &str) -> i64 {
+        use diesel::RunQueryDsl as _;
+
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+
+        let query = format!("SELECT COUNT(*) AS n FROM {table}");
+        let counted = match self.backend {
+            Backend::Sqlite => {
+                use diesel::Connection;
+                let path = crate::db::sqlite_path(&self.url).expect("a sqlite:// URL");
+                let mut conn = diesel::sqlite::SqliteConnection::establish(path)
+                    .expect("open the SQLite file");
+                diesel::sql_query(query).get_result::<Count>(&mut conn)
+            }
+            Backend::Postgres => {
+                let mut conn = AsyncPgConnection::establish(&self.url)
+                    .await
+                    .expect("connect to the test database");
+                diesel_async::RunQueryDsl::get_result::<Count>(diesel::sql_query(query), &mut conn)
+                    .await
+            }
+        };
+        counted.expect("count the rows").n
+    }
+
+    /// Runs `sql` in a transaction of its own that stays open, holding whatever locks
+    /// it took, until [`HeldLocks::release`] (or the drop, which closes the connection).
+    /// PostgreSQL only.
+    pub async fn hold_locks(&self, sql: &str) -> HeldLocks {
+        assert_eq!(
+            self.backend,
+            Backend::Postgres,
+            "row locks are PostgreSQL's"
+        );
+        let mut conn = AsyncPgConnection::establish(&self.url)
+            .await
+            .expect("connect to the test database");
+        conn.batch_execute(&format!("BEGIN; {sql}"))
+            .await
+            .expect("take the locks");
+        HeldLocks { conn }
+    }
+}
+
+/// An open PostgreSQL transaction holding locks, from [`TestDatabase::hold_locks`].
+pub struct HeldLocks {
+    conn: AsyncPgConnection,
+}
+
+impl HeldLocks {
+    pub async fn release(mut self) {
+        self.conn
+            .batch_execute("ROLLBACK")
+            .await
+            .expect("release the locks");
+    }
 }
 
 impl Drop for TestDatabase {

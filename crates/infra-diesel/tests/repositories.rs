@@ -1,7 +1,10 @@
 //! The repositories against real databases: every test runs on SQLite (a temp file)
 //! and on PostgreSQL (a fresh database), each test on its own database. Refresh-token
-//! records are tested in `repositories/sessions.rs`.
+//! records are tested in `repositories/sessions.rs`, idempotency keys in
+//! `repositories/idempotency.rs`.
 
+#[path = "repositories/idempotency.rs"]
+mod idempotency;
 #[path = "repositories/sessions.rs"]
 mod sessions;
 
@@ -89,6 +92,7 @@ impl Fixture {
                 user,
                 &SeatSelection::new(seats).unwrap(),
                 Utc::now(),
+                None,
             )
             .await
     }
@@ -138,14 +142,14 @@ async fn booking_keeps_working_when_its_statement_is_reused_many_times(f: Fixtur
         let seats = SeatSelection::new(&[seat]).unwrap();
         assert!(
             store
-                .book_seats(show.id, &a, &seats, Utc::now())
+                .book_seats(show.id, &a, &seats, Utc::now(), None)
                 .await
                 .is_ok(),
             "seat {seat}"
         );
         assert_eq!(
             store
-                .book_seats(show.id, &b, &seats, Utc::now())
+                .book_seats(show.id, &b, &seats, Utc::now(), None)
                 .await
                 .unwrap_err(),
             BookError::SeatTaken {
@@ -157,7 +161,7 @@ async fn booking_keeps_working_when_its_statement_is_reused_many_times(f: Fixtur
         let seats = SeatSelection::new(&[start, start + 1, start + 2]).unwrap();
         assert_eq!(
             store
-                .book_seats(show.id, &a, &seats, Utc::now())
+                .book_seats(show.id, &a, &seats, Utc::now(), None)
                 .await
                 .unwrap()
                 .len(),
@@ -166,7 +170,7 @@ async fn booking_keeps_working_when_its_statement_is_reused_many_times(f: Fixtur
         let overlapping = SeatSelection::new(&[start + 2, start + 3]).unwrap();
         assert_eq!(
             store
-                .book_seats(show.id, &b, &overlapping, Utc::now())
+                .book_seats(show.id, &b, &overlapping, Utc::now(), None)
                 .await
                 .unwrap_err(),
             BookError::SeatTaken {
@@ -442,6 +446,7 @@ async fn unknown_show_is_not_found(f: Fixture) {
             &user,
             &SeatSelection::new(&[1]).unwrap(),
             Utc::now(),
+            None,
         )
         .await
         .unwrap_err();
@@ -474,7 +479,7 @@ async fn cancelled_seat_can_be_booked_again(f: Fixture) {
     let first = f.book(&show, &a, &[3]).await.unwrap().remove(0);
     let cancelled = f
         .store
-        .cancel_booking(first.id, &a, Utc::now())
+        .cancel_booking(first.id, &a, Utc::now(), None)
         .await
         .unwrap();
     assert_eq!(cancelled.status, BookingStatus::Cancelled);
@@ -493,25 +498,25 @@ async fn only_the_owner_cancels_and_only_once(f: Fixture) {
     let booking = f.book(&show, &a, &[1]).await.unwrap().remove(0);
     assert_eq!(
         f.store
-            .cancel_booking(booking.id, &b, Utc::now())
+            .cancel_booking(booking.id, &b, Utc::now(), None)
             .await
             .unwrap_err(),
         CancelError::NotFound
     );
     assert_eq!(
         f.store
-            .cancel_booking(BookingId(99_999), &a, Utc::now())
+            .cancel_booking(BookingId(99_999), &a, Utc::now(), None)
             .await
             .unwrap_err(),
         CancelError::NotFound
     );
     f.store
-        .cancel_booking(booking.id, &a, Utc::now())
+        .cancel_booking(booking.id, &a, Utc::now(), None)
         .await
         .unwrap();
     assert_eq!(
         f.store
-            .cancel_booking(booking.id, &a, Utc::now())
+            .cancel_booking(booking.id, &a, Utc::now(), None)
             .await
             .unwrap_err(),
         CancelError::AlreadyCancelled
@@ -525,7 +530,7 @@ async fn started_show_cannot_be_cancelled(f: Fixture) {
     let after_start = show.start_time.get() + Duration::minutes(1);
     assert_eq!(
         f.store
-            .cancel_booking(booking.id, &user, after_start)
+            .cancel_booking(booking.id, &user, after_start, None)
             .await
             .unwrap_err(),
         CancelError::ShowStarted
@@ -540,7 +545,7 @@ async fn bookings_are_listed_newest_first_with_status_filter(f: Fixture) {
     let second = f.book(&show, &a, &[2]).await.unwrap().remove(0);
     f.book(&show, &b, &[3]).await.unwrap();
     f.store
-        .cancel_booking(first.id, &a, Utc::now())
+        .cancel_booking(first.id, &a, Utc::now(), None)
         .await
         .unwrap();
 
@@ -612,7 +617,7 @@ async fn show_with_confirmed_bookings_cannot_be_deleted_or_shrunk(f: Fixture) {
         SaveShowError::MovieNotFound
     );
     f.store
-        .cancel_booking(booking.id, &user, Utc::now())
+        .cancel_booking(booking.id, &user, Utc::now(), None)
         .await
         .unwrap();
     f.store.delete_show(show.id).await.unwrap();
@@ -674,7 +679,11 @@ async fn race_64_tasks_for_one_seat_exactly_one_wins(f: Fixture) {
     let results = race(64, |i| {
         let (store, user) = (store.clone(), users[i].clone());
         let seats = SeatSelection::new(&[7]).unwrap();
-        async move { store.book_seats(show.id, &user, &seats, Utc::now()).await }
+        async move {
+            store
+                .book_seats(show.id, &user, &seats, Utc::now(), None)
+                .await
+        }
     })
     .await;
     let wins = results.iter().filter(|r| r.is_ok()).count();
@@ -693,7 +702,11 @@ async fn race_64_tasks_for_64_seats_all_win(f: Fixture) {
     let results = race(64, |i| {
         let (store, user) = (store.clone(), users[i].clone());
         let seats = SeatSelection::new(&[i as i64 + 1]).unwrap();
-        async move { store.book_seats(show.id, &user, &seats, Utc::now()).await }
+        async move {
+            store
+                .book_seats(show.id, &user, &seats, Utc::now(), None)
+                .await
+        }
     })
     .await;
     let failures: Vec<_> = results.iter().filter(|r| r.is_err()).collect();
@@ -724,7 +737,11 @@ async fn race_overlapping_multi_seat_requests_never_deadlock_or_half_book(f: Fix
         let results = race(2, |i| {
             let (store, user) = (store.clone(), users[i].clone());
             let seats = SeatSelection::new(&requests[i]).unwrap();
-            async move { store.book_seats(show.id, &user, &seats, Utc::now()).await }
+            async move {
+                store
+                    .book_seats(show.id, &user, &seats, Utc::now(), None)
+                    .await
+            }
         })
         .await;
         let wins: Vec<usize> = (0..2).filter(|&i| results[i].is_ok()).collect();
@@ -756,7 +773,11 @@ async fn race_across_two_processes_exactly_one_wins(f: Fixture) {
     let results = race(32, |i| {
         let (store, user) = (stores[i % 2].clone(), users[i].clone());
         let seats = SeatSelection::new(&[3]).unwrap();
-        async move { store.book_seats(show.id, &user, &seats, Utc::now()).await }
+        async move {
+            store
+                .book_seats(show.id, &user, &seats, Utc::now(), None)
+                .await
+        }
     })
     .await;
     assert_eq!(

@@ -46,6 +46,8 @@ pub struct ErrorBody {
     description = "Conflict with the current state (seat taken, show started, ...)",
     code = 413,
     description = "Request body too large",
+    code = 422,
+    description = "The Idempotency-Key was already used with another request body",
     code = 429,
     description = "Rate limited; see Retry-After",
     code = 503,

@@ -1,5 +1,5 @@
-//! Prometheus metrics: HTTP traffic by route and status, latency, bookings, conflicts and
-//! the database pool. One registry per application, so several apps in one process
+//! Prometheus metrics: HTTP traffic by route and status, latency, bookings, conflicts,
+//! idempotent replays and the database pool. One registry per application, so several apps in one process
 //! (tests) keep separate counts.
 
 use std::time::Duration;
@@ -25,6 +25,7 @@ pub struct Metrics {
     pub bookings_confirmed: IntCounter,
     pub bookings_cancelled: IntCounter,
     pub seat_conflicts: IntCounter,
+    pub idempotent_replays: IntCounter,
     pool_max: IntGauge,
     pool_size: IntGauge,
     pool_idle: IntGauge,
@@ -63,6 +64,10 @@ impl Metrics {
                 "seat_conflicts_total",
                 "Booking requests refused because a seat was taken",
             )?,
+            idempotent_replays: counter(
+                "idempotent_replays_total",
+                "Requests answered with the kept answer of their Idempotency-Key",
+            )?,
             pool_max: gauge(
                 "db_pool_max_size",
                 "Largest number of database connections the pool may open",
@@ -87,6 +92,7 @@ impl Metrics {
             &metrics.bookings_confirmed,
             &metrics.bookings_cancelled,
             &metrics.seat_conflicts,
+            &metrics.idempotent_replays,
         ] {
             metrics.registry.register(Box::new(counter.clone()))?;
         }

@@ -17,6 +17,7 @@ mod catalogue;
 mod edge;
 mod faults;
 mod flow;
+mod idempotency;
 mod login_timing;
 mod openapi;
 mod operations;

@@ -6,6 +6,7 @@ use thiserror::Error;
 
 use super::model::*;
 use crate::accounts::AuthUser;
+use crate::idempotency::IdempotentAnswer;
 use crate::shared::{BookingId, Listing, Page, ShowId, StoreError, ValidationErrors};
 
 /// Why a booking was refused. Shared by the port and the use case: the storage adapter
@@ -51,13 +52,15 @@ pub enum CancelError {
 #[async_trait]
 pub trait BookingRepository: Send + Sync {
     /// Books every seat or none, in one transaction, so that of any number of concurrent
-    /// requests for a seat exactly one succeeds.
-    async fn book_seats(
+    /// requests for a seat exactly one succeeds. With `answer`, the rendered answer is
+    /// stored for its claim in that same transaction.
+    async fn book_seats<'a>(
         &self,
         show: ShowId,
         user: &AuthUser,
         seats: &SeatSelection,
         now: DateTime<Utc>,
+        answer: Option<&'a IdempotentAnswer<[Booking]>>,
     ) -> Result<Vec<Booking>, BookError>;
     /// The user's bookings, newest first.
     async fn list_bookings(
@@ -68,10 +71,12 @@ pub trait BookingRepository: Send + Sync {
     ) -> Result<Listing<Booking>, StoreError>;
     async fn get_booking(&self, id: BookingId) -> Result<Option<Booking>, StoreError>;
     /// Cancels the user's booking atomically, applying [`super::rules::check_cancel`].
-    async fn cancel_booking(
+    /// With `answer`, the rendered answer is stored for its claim in that transaction.
+    async fn cancel_booking<'a>(
         &self,
         id: BookingId,
         user: &AuthUser,
         now: DateTime<Utc>,
+        answer: Option<&'a IdempotentAnswer<Booking>>,
     ) -> Result<Booking, CancelError>;
 }

@@ -7,6 +7,7 @@ use thiserror::Error;
 use super::model::*;
 use super::ports::*;
 use crate::accounts::AuthUser;
+use crate::idempotency::IdempotentAnswer;
 use crate::shared::{BookingId, Clock, Listing, Page, ShowId, StoreError, ValidationErrors};
 
 /// A booking request as submitted: one seat or a list of seats, never both.
@@ -60,15 +61,17 @@ impl BookingService {
 
     /// Books every requested seat or none. Malformed requests are refused before any
     /// storage access; the rest of the rules are applied by the adapter under its locks.
+    /// With `answer`, the answer to a retry commits with the bookings.
     pub async fn book(
         &self,
         caller: &AuthUser,
         show: i64,
         input: &BookInput,
+        answer: Option<&IdempotentAnswer<[Booking]>>,
     ) -> Result<Vec<Booking>, BookError> {
         let seats = input.parse().map_err(BookError::Invalid)?;
         self.bookings
-            .book_seats(ShowId(show), caller, &seats, self.clock.now())
+            .book_seats(ShowId(show), caller, &seats, self.clock.now(), answer)
             .await
     }
 
@@ -94,9 +97,15 @@ impl BookingService {
         }
     }
 
-    pub async fn cancel(&self, caller: &AuthUser, id: i64) -> Result<Booking, CancelError> {
+    /// With `answer`, the answer to a retry commits with the cancellation.
+    pub async fn cancel(
+        &self,
+        caller: &AuthUser,
+        id: i64,
+        answer: Option<&IdempotentAnswer<Booking>>,
+    ) -> Result<Booking, CancelError> {
         self.bookings
-            .cancel_booking(BookingId(id), caller, self.clock.now())
+            .cancel_booking(BookingId(id), caller, self.clock.now(), answer)
             .await
     }
 }

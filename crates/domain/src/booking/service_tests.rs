@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::accounts::AuthUser;
+use crate::idempotency::*;
 use crate::shared::*;
 use chrono::{DateTime, TimeZone, Utc};
 use futures_executor::block_on;
@@ -72,7 +73,7 @@ fn booking_request_must_name_seats_one_way() {
 fn invalid_request_never_reaches_storage() {
     let svc = service(MockBookingRepository::new());
     assert!(matches!(
-        block_on(svc.book(&john(), 1, &one(0))),
+        block_on(svc.book(&john(), 1, &one(0), None)),
         Err(BookError::Invalid(_))
     ));
 }
@@ -81,29 +82,33 @@ fn invalid_request_never_reaches_storage() {
 fn valid_request_is_booked_in_seat_order_at_the_current_time() {
     let mut repo = MockBookingRepository::new();
     repo.expect_book_seats()
-        .withf(|show, user, seats, at| {
+        .withf(|show, user, seats, at, answer| {
             *show == ShowId(1)
                 && user.id == UserId(1)
                 && seats.numbers() == vec![5, 6, 7]
                 && *at == now()
+                && answer.is_none()
         })
-        .returning(|_, _, _, _| Ok(vec![booking(1, 1)]));
+        .returning(|_, _, _, _, _| Ok(vec![booking(1, 1)]));
     let svc = service(repo);
     let input = BookInput {
         seat_number: None,
         seat_numbers: Some(vec![7, 5, 6]),
     };
-    assert_eq!(block_on(svc.book(&john(), 1, &input)).unwrap().len(), 1);
+    assert_eq!(
+        block_on(svc.book(&john(), 1, &input, None)).unwrap().len(),
+        1
+    );
 }
 
 #[test]
 fn seat_taken_passes_through_with_its_seats() {
     let mut repo = MockBookingRepository::new();
     repo.expect_book_seats()
-        .returning(|_, _, _, _| Err(BookError::SeatTaken { seats: vec![5] }));
+        .returning(|_, _, _, _, _| Err(BookError::SeatTaken { seats: vec![5] }));
     let svc = service(repo);
     assert_eq!(
-        block_on(svc.book(&john(), 1, &one(5))).unwrap_err(),
+        block_on(svc.book(&john(), 1, &one(5), None)).unwrap_err(),
         BookError::SeatTaken { seats: vec![5] }
     );
 }
@@ -155,10 +160,62 @@ fn list_parses_status_filter() {
 fn cancel_is_done_by_the_adapter_at_the_current_time() {
     let mut repo = MockBookingRepository::new();
     repo.expect_cancel_booking()
-        .withf(|id, user, at| *id == BookingId(4) && user.id == UserId(1) && *at == now())
-        .returning(|_, _, _| Err(CancelError::AlreadyCancelled));
+        .withf(|id, user, at, answer| {
+            *id == BookingId(4) && user.id == UserId(1) && *at == now() && answer.is_none()
+        })
+        .returning(|_, _, _, _| Err(CancelError::AlreadyCancelled));
     assert_eq!(
-        block_on(service(repo).cancel(&john(), 4)).unwrap_err(),
+        block_on(service(repo).cancel(&john(), 4, None)).unwrap_err(),
         CancelError::AlreadyCancelled
     );
+}
+
+fn claim() -> IdempotencyClaim {
+    IdempotencyClaim {
+        scope: IdempotencyScope {
+            user: UserId(1),
+            method: "POST".into(),
+            path: "/api/shows/1/book/".into(),
+            key: IdempotencyKey::parse("k").unwrap(),
+        },
+        token: ClaimToken("t".into()),
+    }
+}
+
+fn rendered(status: u16) -> StoredAnswer {
+    StoredAnswer {
+        status,
+        content_type: None,
+        body: vec![],
+    }
+}
+
+#[test]
+fn a_booking_hands_its_idempotent_answer_to_the_transaction() {
+    let mut repo = MockBookingRepository::new();
+    repo.expect_book_seats()
+        .withf(|_, _, _, _, answer| {
+            answer.is_some_and(|a| a.claim == claim() && a.render(&[]).status == 201)
+        })
+        .times(1)
+        .returning(|_, _, _, _, _| Ok(vec![booking(1, 1)]));
+    let answer: IdempotentAnswer<[Booking]> = IdempotentAnswer {
+        claim: claim(),
+        render: Arc::new(|_: &[Booking]| rendered(201)),
+    };
+    assert!(block_on(service(repo).book(&john(), 1, &one(5), Some(&answer))).is_ok());
+}
+
+#[test]
+fn a_cancel_hands_its_idempotent_answer_to_the_transaction() {
+    let mut repo = MockBookingRepository::new();
+    repo.expect_cancel_booking()
+        .withf(|_, _, _, answer| answer.is_some_and(|a| a.claim == claim()))
+        .times(1)
+        .returning(|id, _, _, _| Ok(booking(id.0, 1)));
+    let answer: IdempotentAnswer<Booking> = IdempotentAnswer {
+        claim: claim(),
+        render: Arc::new(|_: &Booking| rendered(200)),
+    };
+    assert!(block_on(service(repo).cancel(&john(), 4, Some(&answer))).is_ok());
 }

@@ -8,6 +8,7 @@ use diesel_async::RunQueryDsl;
 use domain::booking::rules;
 use domain::*;
 
+use super::idempotency::{claim_lost, store_answer};
 use super::DieselStore;
 use crate::db::{db_error, foreign_key_violation, found, is_retryable, unique_violation};
 use crate::rows::{bookings_of, snapshot, to_naive, BookingRow, ShowLockRow};
@@ -25,7 +26,8 @@ impl DieselStore {
         user: &AuthUser,
         seats: &SeatSelection,
         now: DateTime<Utc>,
-    ) -> Result<Vec<BookingRow>, TxError<BookError>> {
+        answer: Option<&IdempotentAnswer<[Booking]>>,
+    ) -> Result<Vec<Booking>, TxError<BookError>> {
         write_tx!(&self.db, |conn| {
             let Some(locked) = conn.show_for_share(show.0).await? else {
                 return refuse(BookError::ShowNotFound);
@@ -41,24 +43,33 @@ impl DieselStore {
                     seats: seats.missing_from(&got),
                 });
             }
-            Ok(inserted)
+            let booked = bookings_of(inserted, &user.username)?;
+            // Committed with the bookings: a crash after the commit still leaves a retry
+            // its answer, never a 409 for the caller's own seats.
+            if let Some(answer) = answer {
+                if store_answer!(conn, &answer.claim, &answer.render(&booked))? != 1 {
+                    return refuse(BookError::Store(claim_lost()));
+                }
+            }
+            Ok(booked)
         })
     }
 }
 
 #[async_trait]
 impl BookingRepository for DieselStore {
-    async fn book_seats(
+    async fn book_seats<'a>(
         &self,
         show: ShowId,
         user: &AuthUser,
         seats: &SeatSelection,
         now: DateTime<Utc>,
+        answer: Option<&'a IdempotentAnswer<[Booking]>>,
     ) -> Result<Vec<Booking>, BookError> {
         let mut attempt = 1;
         loop {
-            match self.book_once(show, user, seats, now).await {
-                Ok(rows) => return Ok(bookings_of(rows, &user.username)?),
+            match self.book_once(show, user, seats, now, answer).await {
+                Ok(booked) => return Ok(booked),
                 Err(TxError::Db(e)) if is_retryable(&e) && attempt < BOOKING_ATTEMPTS => {
                     tracing::debug!(attempt, error = %e, "retrying booking transaction");
                     attempt += 1;
@@ -130,13 +141,14 @@ impl BookingRepository for DieselStore {
             .transpose()
     }
 
-    async fn cancel_booking(
+    async fn cancel_booking<'a>(
         &self,
         id: BookingId,
         user: &AuthUser,
         now: DateTime<Utc>,
+        answer: Option<&'a IdempotentAnswer<Booking>>,
     ) -> Result<Booking, CancelError> {
-        let result: Result<BookingRow, TxError<CancelError>> = write_tx!(&self.db, |conn| {
+        let result: Result<Booking, TxError<CancelError>> = write_tx!(&self.db, |conn| {
             // Locked, so of two concurrent cancels the second sees the first's result.
             let Some(row) = conn.booking_for_update(id.0).await? else {
                 return refuse(CancelError::NotFound);
@@ -161,9 +173,15 @@ impl BookingRepository for DieselStore {
                 .returning(BookingRow::as_returning())
                 .get_result(conn)
                 .await?;
-            Ok(updated)
+            let cancelled = updated.into_booking(user.username.clone())?;
+            // Committed with the cancellation, as for a booking.
+            if let Some(answer) = answer {
+                if store_answer!(conn, &answer.claim, &answer.render(&cancelled))? != 1 {
+                    return refuse(CancelError::Store(claim_lost()));
+                }
+            }
+            Ok(cancelled)
         });
-        let row = result.map_err(TxError::into_error)?;
-        Ok(row.into_booking(user.username.clone())?)
+        result.map_err(TxError::into_error)
     }
 }

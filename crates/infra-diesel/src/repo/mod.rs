@@ -4,6 +4,7 @@
 //! [`crate::sql`].
 
 mod bookings;
+pub(crate) mod idempotency;
 mod movies;
 mod sessions;
 mod shows;

@@ -1,6 +1,6 @@
 //! What must differ between the backends inside a write transaction: row locks, the
-//! booking insert, the clean-up of expired refresh tokens and readiness's probe write.
-//! Everything else is written once, in `repo/`, for both.
+//! booking insert, the clean-up of expired refresh tokens and idempotency keys, and
+//! readiness's probe write. Everything else is written once, in `repo/`, for both.
 
 mod postgres;
 mod sqlite;
@@ -47,6 +47,14 @@ pub(crate) trait BackendOps {
     /// A write that changes nothing anyone reads yet needs the disk, for readiness to
     /// learn whether a full or failing disk takes writes again.
     async fn probe_write(&mut self) -> QueryResult<()>;
+
+    /// Deletes at most `limit` idempotency rows created before `before` and returns how
+    /// many went; on PostgreSQL a row another transaction holds is left for next time.
+    async fn delete_idempotency_keys_before(
+        &mut self,
+        before: NaiveDateTime,
+        limit: i64,
+    ) -> QueryResult<usize>;
 }
 
 /// What a booking or a staff edit reads of a show before the row lock (if any) is added.

@@ -79,6 +79,24 @@ impl BackendOps for AsyncPgConnection {
         )
         .await
     }
+
+    /// `SKIP LOCKED` again: housekeeping never waits for a request that holds a key, and
+    /// two processes purging at once share the rows out instead of queueing.
+    async fn delete_idempotency_keys_before(
+        &mut self,
+        before: NaiveDateTime,
+        limit: i64,
+    ) -> QueryResult<usize> {
+        diesel::sql_query(
+            "DELETE FROM idempotency_keys WHERE scope_hash IN \
+             (SELECT scope_hash FROM idempotency_keys WHERE created_at < $1 \
+              LIMIT $2 FOR UPDATE SKIP LOCKED)",
+        )
+        .bind::<Timestamp, _>(before)
+        .bind::<BigInt, _>(limit)
+        .execute(self)
+        .await
+    }
 }
 
 /// The booking insert on PostgreSQL, one statement for any number of seats:

@@ -78,6 +78,22 @@ impl BackendOps for SqliteConn {
             .await
     }
 
+    async fn delete_idempotency_keys_before(
+        &mut self,
+        before: NaiveDateTime,
+        limit: i64,
+    ) -> QueryResult<usize> {
+        // In batches, so that a large backlog never holds the write lock for long.
+        diesel::sql_query(
+            "DELETE FROM idempotency_keys WHERE scope_hash IN \
+             (SELECT scope_hash FROM idempotency_keys WHERE created_at < ? LIMIT ?)",
+        )
+        .bind::<diesel::sql_types::Timestamp, _>(before)
+        .bind::<diesel::sql_types::BigInt, _>(limit)
+        .execute(self)
+        .await
+    }
+
     /// Writes the header's `user_version` back unchanged: nothing uses it, and the commit
     /// still appends a page to the WAL, as every write does.
     async fn probe_write(&mut self) -> QueryResult<()> {

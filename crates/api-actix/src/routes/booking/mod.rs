@@ -3,33 +3,40 @@
 mod dto;
 mod errors;
 
-use actix_web::body::BoxBody;
-use actix_web::{HttpRequest, HttpResponse, Responder};
-use domain::BookError;
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::HttpRequest;
+use domain::{BookError, Booking, RenderAnswer};
 use paperclip::actix::{api_v2_operation, web, OperationModifier};
 use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw, Either, Response};
 use paperclip::v2::schema::Apiv2Schema;
 
 use crate::http::extract::{Authenticated, Listed};
+use crate::http::idempotency::{answer_committed, answer_for, json_answer, Rendered};
 use crate::http::ApiError;
 use crate::state::AppState;
 use dto::*;
 
-/// A 201 with one booking (for `seat_number`) or `{"bookings": [...]}` (for `seat_numbers`).
-pub enum Booked {
-    One(BookingResponse),
-    Many(BookingsResponse),
-}
+/// The OpenAPI description of a booking's answer: a 201 with one booking (for
+/// `seat_number`) or `{"bookings": [...]}` (for `seat_numbers`).
+pub struct Booked;
 
-impl Responder for Booked {
-    type Body = BoxBody;
-
-    fn respond_to(self, _: &HttpRequest) -> HttpResponse<BoxBody> {
-        let mut response = HttpResponse::Created();
-        match self {
-            Self::One(booking) => response.json(booking),
-            Self::Many(bookings) => response.json(bookings),
-        }
+impl Booked {
+    /// The answer, for the client and, with an `Idempotency-Key`, for the row that
+    /// commits with the bookings.
+    fn render(many: bool) -> RenderAnswer<[Booking]> {
+        Arc::new(move |bookings: &[Booking]| {
+            let mut bookings: Vec<BookingResponse> =
+                bookings.iter().cloned().map(Into::into).collect();
+            match (many, bookings.pop()) {
+                (false, Some(one)) if bookings.is_empty() => json_answer(StatusCode::CREATED, &one),
+                (_, last) => {
+                    bookings.extend(last);
+                    json_answer(StatusCode::CREATED, &BookingsResponse { bookings })
+                }
+            }
+        })
     }
 }
 
@@ -67,15 +74,17 @@ impl OperationModifier for Booked {
 /// `show_started`.
 #[api_v2_operation(tags(Booking))]
 pub async fn book(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Authenticated,
     show: web::Path<i64>,
     body: web::Json<BookRequest>,
-) -> Result<Booked, ApiError> {
-    let many = body.seat_numbers.is_some();
+) -> Result<Rendered<Booked>, ApiError> {
+    let render = Booked::render(body.seat_numbers.is_some());
+    let answer = answer_for(&req, &render);
     let result = state
         .bookings
-        .book(&caller.0, *show, &(&*body).into())
+        .book(&caller.0, *show, &(&*body).into(), answer.as_ref())
         .await;
     match &result {
         Ok(bookings) => state
@@ -86,14 +95,10 @@ pub async fn book(
         Err(_) => {}
     }
     let bookings = result?;
-    let mut bookings: Vec<BookingResponse> = bookings.into_iter().map(Into::into).collect();
-    Ok(match (many, bookings.pop()) {
-        (false, Some(one)) if bookings.is_empty() => Booked::One(one),
-        (_, last) => {
-            bookings.extend(last);
-            Booked::Many(BookingsResponse { bookings })
-        }
-    })
+    if answer.is_some() {
+        answer_committed(&req);
+    }
+    Ok(Rendered::new(render(&bookings)))
 }
 
 /// List my bookings
@@ -155,29 +160,42 @@ pub async fn get_booking(
 /// has started: 409.
 #[api_v2_operation(tags(Booking))]
 pub async fn cancel_booking(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Authenticated,
     id: web::Path<i64>,
-) -> Result<web::Json<BookingResponse>, ApiError> {
-    cancel(&state, &caller, *id).await
+) -> Result<Rendered<web::Json<BookingResponse>>, ApiError> {
+    cancel(&req, &state, &caller, *id).await
 }
 
 /// Cancel a booking (alias: POST)
 #[api_v2_operation(tags(Booking))]
 pub async fn cancel_booking_post(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Authenticated,
     id: web::Path<i64>,
-) -> Result<web::Json<BookingResponse>, ApiError> {
-    cancel(&state, &caller, *id).await
+) -> Result<Rendered<web::Json<BookingResponse>>, ApiError> {
+    cancel(&req, &state, &caller, *id).await
 }
 
 async fn cancel(
+    req: &HttpRequest,
     state: &AppState,
     caller: &Authenticated,
     id: i64,
-) -> Result<web::Json<BookingResponse>, ApiError> {
-    let booking = state.bookings.cancel(&caller.0, id).await?;
+) -> Result<Rendered<web::Json<BookingResponse>>, ApiError> {
+    let render: RenderAnswer<Booking> = Arc::new(|booking: &Booking| {
+        json_answer(StatusCode::OK, &BookingResponse::from(booking.clone()))
+    });
+    let answer = answer_for(req, &render);
+    let booking = state
+        .bookings
+        .cancel(&caller.0, id, answer.as_ref())
+        .await?;
+    if answer.is_some() {
+        answer_committed(req);
+    }
     state.metrics.bookings_cancelled.inc();
-    Ok(web::Json(booking.into()))
+    Ok(Rendered::new(render(&booking)))
 }

@@ -2,6 +2,7 @@
 //! helpers that read as requests; `contract` adds the contract tests' own helpers.
 
 mod contract;
+mod idempotency;
 
 use std::net::TcpListener;
 
@@ -9,6 +10,7 @@ use api_actix::settings::Settings;
 use api_actix::startup::{store_settings, Application, Storage};
 pub use contract::*;
 use domain::SignupInput;
+pub use idempotency::*;
 pub use infra_diesel::testing::{Backend, TestDatabase};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{json, Value};
@@ -133,21 +135,7 @@ impl TestApp {
 
     /// Creates a staff account the way `create-admin` does and returns its token.
     pub async fn staff_token(&self, username: &str) -> String {
-        let storage = Storage::from(
-            infra_diesel::Database::connect(&store_settings(&self.settings.database))
-                .expect("pool"),
-        );
-        let state = storage.wire(&self.settings).expect("state");
-        state
-            .accounts
-            .create_admin(SignupInput {
-                username: username.into(),
-                password: PASSWORD.into(),
-                email: None,
-            })
-            .await
-            .expect("create the admin");
-        storage.close();
+        create_staff(&self.settings, username).await;
         self.token_of(username).await
     }
 
@@ -216,6 +204,24 @@ impl TestApp {
             .map(|s| s["seat_number"].as_i64().expect("seat"))
             .collect()
     }
+}
+
+/// Creates a staff account in the database of `settings`, the way `create-admin` does.
+pub async fn create_staff(settings: &Settings, username: &str) {
+    let storage = Storage::from(
+        infra_diesel::Database::connect(&store_settings(&settings.database)).expect("pool"),
+    );
+    let state = storage.wire(settings).expect("state");
+    state
+        .accounts
+        .create_admin(SignupInput {
+            username: username.into(),
+            password: PASSWORD.into(),
+            email: None,
+        })
+        .await
+        .expect("create the admin");
+    storage.close();
 }
 
 /// The response's `Content-Type`, or "" without one.
