@@ -49,7 +49,8 @@ impl fmt::Display for Category {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SeatType {
     Standard,
-    /// A place for a wheelchair: held or booked only by who asks for one.
+    /// A place for a wheelchair: the best-available choice offers it only to who asks
+    /// for one (and never offers anything else to them).
     Wheelchair,
     /// Never bookable: a broken seat, a camera position.
     Blocked,
