@@ -5,6 +5,8 @@
 
 mod bookings;
 mod movies;
+mod screens;
+mod seating;
 mod sessions;
 mod shows;
 mod users;
