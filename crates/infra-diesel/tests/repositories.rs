@@ -1,7 +1,10 @@
 //! The repositories against real databases: every test runs on SQLite (a temp file)
 //! and on PostgreSQL (a fresh database), each test on its own database. Refresh-token
-//! records are tested in `repositories/sessions.rs`.
+//! records are tested in `repositories/sessions.rs`; screens, shows on a screen and what
+//! their bookings keep in `repositories/screens.rs`.
 
+#[path = "repositories/screens.rs"]
+mod screens;
 #[path = "repositories/sessions.rs"]
 mod sessions;
 
