@@ -1,8 +1,10 @@
 //! The JSON shapes of the catalogue routes, documented for OpenAPI, and their
 //! conversions from and to domain types.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::{Movie, MovieInput, SeatState, Show, ShowInput, ShowQuery};
+use domain::{Movie, MovieInput, Prices, SeatState, Show, ShowInput, ShowQuery};
 use paperclip::actix::Apiv2Schema;
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +38,12 @@ pub struct ShowRequest {
     pub start_time: Option<DateTime<Utc>>,
     /// 1 to 10,000.
     pub total_seats: Option<i64>,
+    /// A screen whose layout the show uses, instead of `screen_name` and `total_seats`.
+    pub screen_id: Option<i64>,
+    /// Category -> price in minor units (cents) of the currency: every category of the
+    /// layout. Required with `screen_id`; a flat show's one category is `standard`
+    /// (default price 0).
+    pub prices: Option<BTreeMap<String, i64>>,
 }
 
 #[derive(Debug, Serialize, Apiv2Schema)]
@@ -50,15 +58,40 @@ pub struct ShowResponse {
     pub movie: MovieRefResponse,
     pub screen_name: String,
     pub start_time: DateTime<Utc>,
+    /// Every seat of the layout, blocked ones included.
     pub total_seats: i32,
+    /// Seats neither booked nor blocked.
     pub available_seats: i32,
+    /// The screen whose layout the show uses; null for a flat show (seats 1 to
+    /// total_seats).
+    pub screen: Option<ScreenRefResponse>,
+    /// Category -> price in minor units (cents) of `currency`.
+    pub prices: BTreeMap<String, i32>,
+    /// ISO 4217, e.g. `EUR`.
+    pub currency: String,
+}
+
+#[derive(Debug, Serialize, Apiv2Schema)]
+pub struct ScreenRefResponse {
+    pub id: i64,
+    pub name: String,
 }
 
 #[derive(Debug, Serialize, Apiv2Schema)]
 pub struct SeatResponse {
     pub seat_number: i32,
-    /// `available` or `booked`.
+    /// `available`, `booked` or `blocked`.
     pub status: &'static str,
+    /// The row's label; `""` on a flat show.
+    pub row: String,
+    /// The row label and the place in the row, e.g. `B7`; the number on a flat show.
+    pub label: String,
+    /// `standard`, `wheelchair` or `blocked`.
+    #[serde(rename = "type")]
+    pub seat_type: &'static str,
+    pub category: String,
+    /// In minor units (cents) of the show's currency.
+    pub price: i32,
 }
 
 #[derive(Debug, Deserialize, Apiv2Schema)]
@@ -121,8 +154,18 @@ impl From<ShowRequest> for ShowInput {
             screen_name: request.screen_name,
             start_time: request.start_time,
             total_seats: request.total_seats,
+            screen_id: request.screen_id,
+            prices: request.prices,
         }
     }
+}
+
+/// Prices as the contract writes them: category -> minor units.
+pub fn prices_json(prices: &Prices) -> BTreeMap<String, i32> {
+    prices
+        .iter()
+        .map(|(category, price)| (category.to_string(), price.get()))
+        .collect()
 }
 
 impl From<Show> for ShowResponse {
@@ -137,6 +180,12 @@ impl From<Show> for ShowResponse {
             start_time: show.start_time.get(),
             total_seats: show.total_seats.get(),
             available_seats: show.available_seats,
+            screen: show.screen.map(|screen| ScreenRefResponse {
+                id: screen.id.0,
+                name: screen.name.into_string(),
+            }),
+            prices: prices_json(&show.prices),
+            currency: show.currency.as_str().to_owned(),
         }
     }
 }
@@ -145,7 +194,12 @@ impl From<SeatState> for SeatResponse {
     fn from(seat: SeatState) -> Self {
         Self {
             seat_number: seat.seat_number,
-            status: if seat.booked { "booked" } else { "available" },
+            status: seat.status.as_str(),
+            row: seat.row,
+            label: seat.label,
+            seat_type: seat.seat_type.as_str(),
+            category: seat.category.to_string(),
+            price: seat.price.get(),
         }
     }
 }

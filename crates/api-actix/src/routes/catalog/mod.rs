@@ -3,6 +3,8 @@
 mod dto;
 mod errors;
 
+pub use dto::PageQuery;
+
 use paperclip::actix::{api_v2_operation, web, CreatedJson, NoContent};
 
 use crate::http::extract::{Authenticated, Listed};
@@ -124,7 +126,9 @@ pub async fn get_show(
 
 /// Seat map of a show
 ///
-/// Every seat from 1 to total_seats, `available` or `booked`.
+/// Every seat from 1 to total_seats, in order: its row, label, type, category and
+/// price, and its status, `available`, `booked` or `blocked`. A flat show has one row
+/// `""`, labels `"1"` to `"N"`, type and category `standard`.
 #[api_v2_operation(tags(Catalogue))]
 pub async fn seat_map(
     state: web::Data<AppState>,
@@ -138,6 +142,10 @@ pub async fn seat_map(
 }
 
 /// Create a show (staff)
+///
+/// On a screen (`screen_id`, and `prices` for every category of its layout), or flat
+/// (`screen_name` and `total_seats`; `prices` optional, `{"standard": 0}` by default).
+/// Prices are in minor units of `booking.currency`.
 #[api_v2_operation(tags(Catalogue))]
 pub async fn create_show(
     state: web::Data<AppState>,
@@ -153,8 +161,10 @@ pub async fn create_show(
 
 /// Update a show (staff)
 ///
-/// Changes only the fields given. Lowering total_seats below a booked seat is refused
-/// with 409.
+/// Changes only the fields given. `prices` replaces every price. `screen_id` moves the
+/// show to that screen's layout; `screen_name` and `total_seats` change only a flat
+/// show. Seats that would disappear or be blocked while booked are refused with 409
+/// `seat_booked`.
 #[api_v2_operation(tags(Catalogue))]
 pub async fn update_show(
     state: web::Data<AppState>,
