@@ -23,4 +23,5 @@ mod operations;
 mod race;
 mod rate_limits;
 mod routing;
+mod screens;
 mod sessions;
