@@ -458,16 +458,83 @@ impl SeatStatus {
     }
 }
 
-/// One seat of a seat map: where it is, what it is, what it costs, and its status.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SeatState {
+/// One seat of a seat map, borrowed from the show's layout: where it is, what it is,
+/// what it costs, and its status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeatState<'a> {
     pub seat_number: i32,
-    pub row: String,
-    pub label: String,
+    pub row: &'a str,
+    /// Its place in the row, from 1.
+    pub place: i32,
     pub seat_type: SeatType,
-    pub category: Category,
+    pub category: &'a Category,
     pub price: Price,
     pub status: SeatStatus,
+}
+
+impl SeatState<'_> {
+    /// `"B7"`: the row label and the place in the row (`"7"` on a flat show).
+    pub fn label(&self) -> String {
+        format!("{}{}", self.row, self.place)
+    }
+}
+
+/// A show's seat map: its layout, what a seat of each row costs, and the booked seats.
+/// Built by [`super::rules::seat_map`]; its seats are read without allocating per seat,
+/// since a map may hold 10,000 of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeatMap {
+    pub(crate) layout: Layout,
+    /// One price per row of the layout, in row order.
+    pub(crate) row_prices: Vec<Price>,
+    /// Ascending.
+    pub(crate) booked: Vec<i32>,
+}
+
+impl SeatMap {
+    /// How many seats the map has: every seat of the layout.
+    pub fn len(&self) -> usize {
+        self.layout.capacity() as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every seat, in seat-number order.
+    pub fn seats(&self) -> impl Iterator<Item = SeatState<'_>> + '_ {
+        let mut booked = self.booked.iter().copied().peekable();
+        self.layout
+            .rows()
+            .iter()
+            .zip(&self.row_prices)
+            .flat_map(|(row, &price)| (1..=row.count()).map(move |place| (row, price, place)))
+            .map(move |(row, price, place)| {
+                let seat_number = row.first_seat() + place - 1;
+                // `booked` is ascending, so one merge pass marks every seat.
+                let is_booked = booked
+                    .next_if(|&b| b <= seat_number)
+                    .is_some_and(|b| b == seat_number);
+                while booked.next_if(|&b| b <= seat_number).is_some() {}
+                let seat_type = row.seat_type(place);
+                let status = if seat_type == SeatType::Blocked {
+                    SeatStatus::Blocked
+                } else if is_booked {
+                    SeatStatus::Booked
+                } else {
+                    SeatStatus::Available
+                };
+                SeatState {
+                    seat_number,
+                    row: row.label(),
+                    place,
+                    seat_type,
+                    category: row.category(),
+                    price,
+                    status,
+                }
+            })
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! check and the change; the rules themselves are plain functions, tested here.
 
 use super::layout::{Layout, SeatType};
-use super::model::{Prices, SeatState, SeatStatus, ShowPatch, TotalSeats};
+use super::model::{Prices, SeatMap, ShowPatch, TotalSeats};
 use super::ports::{DeleteError, SaveShowError, ScreenEditError};
 use crate::shared::StoreError;
 
@@ -101,50 +101,30 @@ pub fn check_screen_unused(shows_using: i64) -> Result<(), ScreenEditError> {
     }
 }
 
-/// Every seat of the layout, in seat-number order, with its price and whether it is
-/// booked (among `booked`, ascending) or blocked. A category without a price is a stored
+/// The seat map of a show of this layout and these prices, with `booked` (ascending)
+/// the seats that have a confirmed booking. A category without a price is a stored
 /// state no rule allows.
-pub fn seat_map(
-    layout: &Layout,
-    prices: &Prices,
-    booked: &[i32],
-) -> Result<Vec<SeatState>, StoreError> {
-    let mut booked = booked.iter().copied().peekable();
-    layout
-        .seats()
-        .map(|seat| {
-            // `booked` is ascending, so one merge pass marks every seat.
-            let is_booked = booked
-                .next_if(|&b| b <= seat.seat_number)
-                .is_some_and(|b| b == seat.seat_number);
-            while booked.next_if(|&b| b <= seat.seat_number).is_some() {}
-            let price = prices.get(seat.category).ok_or_else(|| {
-                StoreError::Unexpected(format!("no stored price for category {}", seat.category))
-            })?;
-            let status = if seat.seat_type == SeatType::Blocked {
-                SeatStatus::Blocked
-            } else if is_booked {
-                SeatStatus::Booked
-            } else {
-                SeatStatus::Available
-            };
-            Ok(SeatState {
-                seat_number: seat.seat_number,
-                row: seat.row.to_owned(),
-                label: seat.label(),
-                seat_type: seat.seat_type,
-                category: seat.category.clone(),
-                price,
-                status,
+pub fn seat_map(layout: Layout, prices: &Prices, booked: Vec<i32>) -> Result<SeatMap, StoreError> {
+    let row_prices = layout
+        .rows()
+        .iter()
+        .map(|row| {
+            prices.get(row.category()).ok_or_else(|| {
+                StoreError::Unexpected(format!("no stored price for category {}", row.category()))
             })
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok(SeatMap {
+        layout,
+        row_prices,
+        booked,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::{Category, Price, RowInput};
+    use crate::catalog::{Category, Price, RowInput, SeatState, SeatStatus};
 
     fn seats(n: i64) -> TotalSeats {
         TotalSeats::parse(n).unwrap()
@@ -205,19 +185,22 @@ mod tests {
 
     #[test]
     fn seat_map_marks_booked_seats() {
-        let map = seat_map(&Layout::flat(5), &Prices::flat(), &[2, 5]).unwrap();
+        let map = seat_map(Layout::flat(5), &Prices::flat(), vec![2, 5]).unwrap();
+        let map: Vec<SeatState> = map.seats().collect();
         assert_eq!(
             statuses(&map),
             vec!["available", "booked", "available", "available", "booked"]
         );
         assert_eq!(map.last().map(|s| s.seat_number), Some(5));
-        assert_eq!((map[1].row.as_str(), map[1].label.as_str()), ("", "2"));
+        assert_eq!((map[1].row, map[1].label().as_str()), ("", "2"));
         assert_eq!(map[1].price, Price::FREE);
     }
 
     #[test]
     fn seat_map_ignores_booked_seats_beyond_the_show() {
-        let map = seat_map(&Layout::flat(2), &Prices::flat(), &[2, 3]).unwrap();
+        let map = seat_map(Layout::flat(2), &Prices::flat(), vec![2, 3]).unwrap();
+        assert_eq!(map.len(), 2);
+        let map: Vec<SeatState> = map.seats().collect();
         assert_eq!(map.len(), 2);
         assert_eq!(map[1].status, SeatStatus::Booked);
     }
@@ -225,7 +208,8 @@ mod tests {
     #[test]
     fn seat_map_labels_prices_and_blocks_the_layout_seats() {
         let prices = prices(&[("standard", 900), ("premium", 1500)]);
-        let map = seat_map(&hall(), &prices, &[1, 6]).unwrap();
+        let map = seat_map(hall(), &prices, vec![1, 6]).unwrap();
+        let map: Vec<SeatState> = map.seats().collect();
         assert_eq!(
             statuses(&map),
             vec![
@@ -238,7 +222,7 @@ mod tests {
                 "available"
             ]
         );
-        let labels: Vec<&str> = map.iter().map(|s| s.label.as_str()).collect();
+        let labels: Vec<String> = map.iter().map(SeatState::label).collect();
         assert_eq!(labels, vec!["A1", "A2", "A3", "A4", "B1", "B2", "B3"]);
         assert_eq!(map[1].seat_type, SeatType::Blocked);
         assert_eq!((map[0].price.get(), map[5].price.get()), (900, 1500));
@@ -249,7 +233,7 @@ mod tests {
     fn seat_map_without_a_price_for_a_category_is_a_storage_error() {
         let only_standard = prices(&[("standard", 900)]);
         assert!(matches!(
-            seat_map(&hall(), &only_standard, &[]),
+            seat_map(hall(), &only_standard, vec![]),
             Err(StoreError::Unexpected(_))
         ));
     }

@@ -297,7 +297,8 @@ fn seat_map_marks_booked_seats() {
         }))
     });
     let svc = service(MockMovieRepository::new(), catalog);
-    let (_, seats) = block_on(svc.seat_map(3)).unwrap();
+    let (_, map) = block_on(svc.seat_map(3)).unwrap();
+    let seats: Vec<SeatState> = map.seats().collect();
     let booked: Vec<bool> = seats
         .iter()
         .map(|s| s.status == SeatStatus::Booked)

@@ -4,8 +4,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::{Movie, MovieInput, Prices, SeatState, Show, ShowInput, ShowQuery};
+use domain::{Movie, MovieInput, Prices, SeatMap, SeatState, Show, ShowInput, ShowQuery};
 use paperclip::actix::Apiv2Schema;
+use paperclip::v2::models::DataType;
+use paperclip::v2::schema::TypedData;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Default, Deserialize, Apiv2Schema)]
@@ -77,21 +79,52 @@ pub struct ScreenRefResponse {
     pub name: String,
 }
 
+/// One seat of a seat map.
+// Borrowed from the show's layout, so a map of 10,000 seats is written out without an
+// allocation per seat.
 #[derive(Debug, Serialize, Apiv2Schema)]
-pub struct SeatResponse {
+pub struct SeatResponse<'a> {
     pub seat_number: i32,
     /// `available`, `booked` or `blocked`.
     pub status: &'static str,
     /// The row's label; `""` on a flat show.
-    pub row: String,
+    pub row: &'a str,
     /// The row label and the place in the row, e.g. `B7`; the number on a flat show.
-    pub label: String,
+    pub label: SeatLabel<'a>,
     /// `standard`, `wheelchair` or `blocked`.
     #[serde(rename = "type")]
     pub seat_type: &'static str,
-    pub category: String,
+    pub category: &'a str,
     /// In minor units (cents) of the show's currency.
     pub price: i32,
+}
+
+/// A seat's label, written as it is serialized: its row's label, then its place.
+#[derive(Debug)]
+pub struct SeatLabel<'a> {
+    row: &'a str,
+    place: i32,
+}
+
+impl Serialize for SeatLabel<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&format_args!("{}{}", self.row, self.place))
+    }
+}
+
+impl TypedData for SeatLabel<'_> {
+    fn data_type() -> DataType {
+        DataType::String
+    }
+}
+
+/// The seat map as the contract writes it: every seat, in order.
+pub struct SeatsBody<'a>(pub &'a SeatMap);
+
+impl Serialize for SeatsBody<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.seats().map(SeatResponse::from))
+    }
 }
 
 #[derive(Debug, Deserialize, Apiv2Schema)]
@@ -190,15 +223,18 @@ impl From<Show> for ShowResponse {
     }
 }
 
-impl From<SeatState> for SeatResponse {
-    fn from(seat: SeatState) -> Self {
+impl<'a> From<SeatState<'a>> for SeatResponse<'a> {
+    fn from(seat: SeatState<'a>) -> Self {
         Self {
             seat_number: seat.seat_number,
             status: seat.status.as_str(),
             row: seat.row,
-            label: seat.label,
+            label: SeatLabel {
+                row: seat.row,
+                place: seat.place,
+            },
             seat_type: seat.seat_type.as_str(),
-            category: seat.category.to_string(),
+            category: seat.category.as_str(),
             price: seat.price.get(),
         }
     }

@@ -5,7 +5,12 @@ mod errors;
 
 pub use dto::PageQuery;
 
-use paperclip::actix::{api_v2_operation, web, CreatedJson, NoContent};
+use actix_web::body::BoxBody;
+use actix_web::{HttpRequest, HttpResponse, Responder};
+use domain::SeatMap;
+use paperclip::actix::{api_v2_operation, web, CreatedJson, NoContent, OperationModifier};
+use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw, Either, Response};
+use paperclip::v2::schema::Apiv2Schema;
 
 use crate::http::extract::{Authenticated, Listed};
 use crate::http::ApiError;
@@ -124,6 +129,45 @@ pub async fn get_show(
     Ok(web::Json(state.catalog.show(*id).await?.into()))
 }
 
+/// A 200 with the seat map, written straight from the show's layout (a map may hold
+/// 10,000 seats).
+pub struct SeatMapJson(SeatMap);
+
+impl Responder for SeatMapJson {
+    type Body = BoxBody;
+
+    fn respond_to(self, _: &HttpRequest) -> HttpResponse<BoxBody> {
+        HttpResponse::Ok().json(SeatsBody(&self.0))
+    }
+}
+
+impl Apiv2Schema for SeatMapJson {
+    fn name() -> Option<String> {
+        None
+    }
+
+    fn raw_schema() -> DefaultSchemaRaw {
+        Vec::<SeatResponse<'static>>::raw_schema()
+    }
+}
+
+impl OperationModifier for SeatMapJson {
+    fn update_response(op: &mut DefaultOperationRaw) {
+        op.responses.insert(
+            "200".into(),
+            Either::Right(Response {
+                description: Some("OK: every seat, in seat-number order".into()),
+                schema: Some({
+                    let mut def = Vec::<SeatResponse<'static>>::schema_with_ref();
+                    def.retain_ref();
+                    def
+                }),
+                ..Default::default()
+            }),
+        );
+    }
+}
+
 /// Seat map of a show
 ///
 /// Every seat from 1 to total_seats, in order: its row, label, type, category and
@@ -134,11 +178,9 @@ pub async fn seat_map(
     state: web::Data<AppState>,
     _caller: Authenticated,
     id: web::Path<i64>,
-) -> Result<web::Json<Vec<SeatResponse>>, ApiError> {
+) -> Result<SeatMapJson, ApiError> {
     let (_, seats) = state.catalog.seat_map(*id).await?;
-    Ok(web::Json(
-        seats.into_iter().map(SeatResponse::from).collect(),
-    ))
+    Ok(SeatMapJson(seats))
 }
 
 /// Create a show (staff)
