@@ -129,7 +129,11 @@ async fn create_admin(
         .await
         .map_err(|e| anyhow::anyhow!("cannot create the admin: {e}"))?;
     storage.close();
-    println!("staff user {:?} created (id {})", user.username, user.id);
+    println!(
+        "staff user {:?} created (id {})",
+        user.username.as_str(),
+        user.id
+    );
     Ok(())
 }
 
