@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
-use super::layout::{Category, Layout, SeatType};
+use super::layout::{Category, Layout, SeatLabel, SeatType};
 use crate::shared::{parse_line, MovieId, ScreenId, ShowId, ValidationErrors};
 
 /// A trimmed line of text of bounded length.
@@ -472,10 +472,10 @@ pub struct SeatState<'a> {
     pub status: SeatStatus,
 }
 
-impl SeatState<'_> {
+impl<'a> SeatState<'a> {
     /// `"B7"`: the row label and the place in the row (`"7"` on a flat show).
-    pub fn label(&self) -> String {
-        format!("{}{}", self.row, self.place)
+    pub fn label(&self) -> SeatLabel<'a> {
+        SeatLabel::new(self.row, self.place)
     }
 }
 

@@ -192,7 +192,7 @@ mod tests {
             vec!["available", "booked", "available", "available", "booked"]
         );
         assert_eq!(map.last().map(|s| s.seat_number), Some(5));
-        assert_eq!((map[1].row, map[1].label().as_str()), ("", "2"));
+        assert_eq!((map[1].row, map[1].label().to_string()), ("", "2".into()));
         assert_eq!(map[1].price, Price::FREE);
     }
 
@@ -222,7 +222,7 @@ mod tests {
                 "available"
             ]
         );
-        let labels: Vec<String> = map.iter().map(SeatState::label).collect();
+        let labels: Vec<String> = map.iter().map(|s| s.label().to_string()).collect();
         assert_eq!(labels, vec!["A1", "A2", "A3", "A4", "B1", "B2", "B3"]);
         assert_eq!(map[1].seat_type, SeatType::Blocked);
         assert_eq!((map[0].price.get(), map[5].price.get()), (900, 1500));

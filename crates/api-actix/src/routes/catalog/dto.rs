@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::{Movie, MovieInput, Prices, SeatMap, SeatState, Show, ShowInput, ShowQuery};
+use domain::{
+    Movie, MovieInput, Prices, SeatLabel, SeatMap, SeatState, Show, ShowInput, ShowQuery,
+};
 use paperclip::actix::Apiv2Schema;
 use paperclip::v2::models::DataType;
 use paperclip::v2::schema::TypedData;
@@ -90,7 +92,7 @@ pub struct SeatResponse<'a> {
     /// The row's label; `""` on a flat show.
     pub row: &'a str,
     /// The row label and the place in the row, e.g. `B7`; the number on a flat show.
-    pub label: SeatLabel<'a>,
+    pub label: LabelJson<'a>,
     /// `standard`, `wheelchair` or `blocked`.
     #[serde(rename = "type")]
     pub seat_type: &'static str,
@@ -99,20 +101,17 @@ pub struct SeatResponse<'a> {
     pub price: i32,
 }
 
-/// A seat's label, written as it is serialized: its row's label, then its place.
+/// A seat's label, written as a JSON string as it is serialized.
 #[derive(Debug)]
-pub struct SeatLabel<'a> {
-    row: &'a str,
-    place: i32,
-}
+pub struct LabelJson<'a>(SeatLabel<'a>);
 
-impl Serialize for SeatLabel<'_> {
+impl Serialize for LabelJson<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(&format_args!("{}{}", self.row, self.place))
+        serializer.collect_str(&self.0)
     }
 }
 
-impl TypedData for SeatLabel<'_> {
+impl TypedData for LabelJson<'_> {
     fn data_type() -> DataType {
         DataType::String
     }
@@ -229,10 +228,7 @@ impl<'a> From<SeatState<'a>> for SeatResponse<'a> {
             seat_number: seat.seat_number,
             status: seat.status.as_str(),
             row: seat.row,
-            label: SeatLabel {
-                row: seat.row,
-                place: seat.place,
-            },
+            label: LabelJson(seat.label()),
             seat_type: seat.seat_type.as_str(),
             category: seat.category.as_str(),
             price: seat.price.get(),
