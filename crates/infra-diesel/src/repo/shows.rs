@@ -101,7 +101,7 @@ impl DieselStore {
         filter: &ShowFilter,
         page: Page,
     ) -> Result<Listing<Show>, StoreError> {
-        let page = with_conn!(&self.db, |conn| {
+        let read = with_conn!(&self.db, |conn| {
             macro_rules! filtered {
                 () => {{
                     let mut query = shows::table.inner_join(movies::table).into_boxed::<DB>();
@@ -152,7 +152,7 @@ impl DieselStore {
             let prices = prices_of_shows!(conn, ids)?;
             Ok::<_, StoreError>((rows, total, prices))
         })?;
-        let (rows, total, prices) = page;
+        let (rows, total, prices) = read;
         let rows = rows
             .into_iter()
             .map(|(row, booked, blocked, _)| (row, booked, blocked))
