@@ -169,9 +169,9 @@ MISSING=()
 for tag in Accounts Catalogue Booking Operations; do
     grep -q "data-tag=\"$tag\"" "$DOM" || MISSING+=("tag $tag")
 done
-ROUTES=(/api/signup/ /api/login/ /api/me/ /api/movies/ /api/shows/ '/api/shows/{id}/' \
-    '/api/shows/{id}/seats/' '/api/shows/{id}/book/' /api/bookings/ '/api/bookings/{id}/cancel/' \
-    /health/ /ready/)
+ROUTES=(/api/signup/ /api/login/ /api/me/ /api/movies/ /api/screens/ '/api/screens/{id}/' \
+    /api/shows/ '/api/shows/{id}/' '/api/shows/{id}/seats/' '/api/shows/{id}/best-seats/' \
+    '/api/shows/{id}/book/' /api/bookings/ '/api/bookings/{id}/cancel/' /health/ /ready/)
 for route in "${ROUTES[@]}"; do
     grep -qF "data-path=\"$route\"" "$DOM" || MISSING+=("$route")
 done

@@ -16,7 +16,7 @@ use paperclip::v2::models::{DefaultApiRaw, Info, Tag};
 use crate::http::edge::{head_as_get, refuse_content_encoding, CatchPanic};
 use crate::http::idempotency::{self, DocumentIdempotencyKey, HonouredRoutes};
 use crate::http::{json_error, openapi, path_error, query_error, ratelimit, ApiError};
-use crate::routes::{accounts, booking, catalog, ops};
+use crate::routes::{accounts, booking, catalog, ops, screens};
 use crate::settings::ServerSettings;
 use crate::state::AppState;
 
@@ -61,7 +61,10 @@ fn spec() -> DefaultApiRaw {
         },
         tags: vec![
             tag("Accounts", "Sign up, log in, tokens"),
-            tag("Catalogue", "Movies, shows and seat maps; staff edit them"),
+            tag(
+                "Catalogue",
+                "Movies, screens, shows and seat maps; staff edit them",
+            ),
             tag("Booking", "Book, list and cancel seats"),
             tag("Operations", "Health, readiness and metrics"),
         ],
@@ -96,6 +99,12 @@ routes! {
         delete => catalog::delete_movie,
     },
     "/api/movies/{id}/shows/" => { get => catalog::movie_shows },
+    "/api/screens/" => { get => screens::list_screens, post => screens::create_screen },
+    "/api/screens/{id}/" => {
+        get => screens::get_screen,
+        patch => screens::update_screen,
+        delete => screens::delete_screen,
+    },
     "/api/shows/" => { get => catalog::list_shows, post => catalog::create_show },
     "/api/shows/{id}/" => {
         get => catalog::get_show,
@@ -103,6 +112,7 @@ routes! {
         delete => catalog::delete_show,
     },
     "/api/shows/{id}/seats/" => { get => catalog::seat_map },
+    "/api/shows/{id}/best-seats/" => { get => booking::best_seats },
     "/api/shows/{id}/book/" => { post => booking::book },
     "/api/bookings/" => { get => booking::list_bookings },
     "/api/my-bookings/" => { get => booking::my_bookings },

@@ -1,12 +1,13 @@
 //! The command line: `serve` (default), `migrate`, `create-admin`, `seed-demo`.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use chrono::{Duration, Timelike, Utc};
 use clap::{Parser, Subcommand};
-use domain::{AuthUser, MovieInput, ShowInput, SignupInput};
+use domain::{AuthUser, MovieInput, RowInput, ScreenInput, ShowInput, SignupInput};
 use tracing_subscriber::EnvFilter;
 
 use crate::settings::Settings;
@@ -34,7 +35,8 @@ enum Command {
         #[arg(long)]
         email: Option<String>,
     },
-    /// Add a few movies and upcoming shows, only if the catalogue is empty.
+    /// Add two screens, a few movies and their upcoming shows, only if the catalogue is
+    /// empty.
     SeedDemo,
 }
 
@@ -127,7 +129,11 @@ async fn create_admin(
         .await
         .map_err(|e| anyhow::anyhow!("cannot create the admin: {e}"))?;
     storage.close();
-    println!("staff user {:?} created (id {})", user.username, user.id);
+    println!(
+        "staff user {:?} created (id {})",
+        user.username.as_str(),
+        user.id
+    );
     Ok(())
 }
 
@@ -162,18 +168,73 @@ pub async fn seed_demo(settings: Settings) -> anyhow::Result<usize> {
     if added == 0 {
         println!("the catalogue is not empty: nothing seeded");
     } else {
-        println!("seeded {added} shows");
+        println!("seeded 2 screens and {added} shows");
     }
     Ok(added)
 }
 
+/// A row of a seeded layout: `count` seats of `category`, aisles after `aisles` places.
+fn row(label: &str, count: i64, category: &str, aisles: &[i64]) -> RowInput {
+    RowInput {
+        label: Some(label.into()),
+        count: Some(count),
+        category: Some(category.into()),
+        aisles_after: aisles.to_vec(),
+        ..Default::default()
+    }
+}
+
+/// Screen 1, 112 seats: rows A to H, two aisles, four wheelchair places at the ends of
+/// row A, a camera position (E7, E8) blocked, rows F and G premium.
+fn screen_one() -> Vec<RowInput> {
+    let mut rows = vec![RowInput {
+        wheelchair: vec![1, 2, 11, 12],
+        ..row("A", 12, "standard", &[6])
+    }];
+    for label in ["B", "C", "D"] {
+        rows.push(row(label, 14, "standard", &[3, 11]));
+    }
+    rows.push(RowInput {
+        blocked: vec![7, 8],
+        ..row("E", 14, "standard", &[3, 11])
+    });
+    for label in ["F", "G"] {
+        rows.push(row(label, 14, "premium", &[3, 11]));
+    }
+    rows.push(row("H", 16, "standard", &[4, 12]));
+    rows
+}
+
+/// Screen 2, 60 seats: rows A to F of 10 with a middle aisle, wheelchair places at both
+/// ends of row A, a broken seat (D10) blocked, rows E and F premium.
+fn screen_two() -> Vec<RowInput> {
+    let mut rows = vec![RowInput {
+        wheelchair: vec![1, 10],
+        ..row("A", 10, "standard", &[5])
+    }];
+    rows.push(row("B", 10, "standard", &[5]));
+    rows.push(row("C", 10, "standard", &[5]));
+    rows.push(RowInput {
+        blocked: vec![10],
+        ..row("D", 10, "standard", &[5])
+    });
+    rows.push(row("E", 10, "premium", &[5]));
+    rows.push(row("F", 10, "premium", &[5]));
+    rows
+}
+
 pub async fn seed_catalogue(state: &AppState) -> anyhow::Result<usize> {
-    let existing = state
+    let movies = state
         .catalog
         .list_movies(Some(1), None)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    if existing.total > 0 {
+    let screens = state
+        .catalog
+        .list_screens(Some(1), None)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if movies.total > 0 || screens.total > 0 {
         return Ok(0);
     }
     // Seeding runs with staff rights without a staff account.
@@ -182,6 +243,29 @@ pub async fn seed_catalogue(state: &AppState) -> anyhow::Result<usize> {
         username: "seed-demo".into(),
         is_staff: true,
     };
+    // Each screen with its prices, in cents: standard, premium.
+    let mut screens: Vec<(i64, BTreeMap<String, i64>)> = Vec::new();
+    for (name, rows, prices) in [
+        ("Screen 1", screen_one(), (1250, 1800)),
+        ("Screen 2", screen_two(), (990, 1490)),
+    ] {
+        let screen = state
+            .catalog
+            .create_screen(
+                &seeder,
+                ScreenInput {
+                    name: Some(name.into()),
+                    rows: Some(rows),
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let prices = [
+            ("standard".to_owned(), prices.0),
+            ("premium".to_owned(), prices.1),
+        ];
+        screens.push((screen.id.0, prices.into()));
+    }
     let movies = [
         (
             "Inception",
@@ -214,16 +298,17 @@ pub async fn seed_catalogue(state: &AppState) -> anyhow::Result<usize> {
             )
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        for (j, screen) in ["Screen 1", "Screen 2"].into_iter().enumerate() {
+        for (j, (screen, prices)) in screens.iter().enumerate() {
             state
                 .catalog
                 .create_show(
                     &seeder,
                     ShowInput {
                         movie_id: Some(movie.id.0),
-                        screen_name: Some(screen.into()),
                         start_time: Some(tomorrow + Duration::hours((3 * i + 5 * j) as i64)),
-                        total_seats: Some(50),
+                        screen_id: Some(*screen),
+                        prices: Some(prices.clone()),
+                        ..Default::default()
                     },
                 )
                 .await

@@ -19,6 +19,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
+    pub booking: BookingSettings,
     pub rate_limit: RateLimitSettings,
     pub idempotency: IdempotencySettings,
     pub log: LogSettings,
@@ -54,6 +55,12 @@ pub struct AuthSettings {
     pub jwt_secret_file: String,
     pub access_ttl_seconds: i64,
     pub refresh_ttl_seconds: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct BookingSettings {
+    /// The currency new shows are priced in (ISO 4217, checked at start-up).
+    pub currency: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

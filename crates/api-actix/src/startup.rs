@@ -11,8 +11,8 @@ use actix_web::HttpServer;
 use anyhow::Context;
 use async_trait::async_trait;
 use domain::{
-    AccountService, BookingService, CatalogService, IdempotencyPolicy, IdempotencyService,
-    StoreError,
+    AccountService, BookingService, CatalogService, Currency, IdempotencyPolicy,
+    IdempotencyService, StoreError,
 };
 use infra_diesel::{redact_url, sqlite_path, Database, DieselStore, StoreSettings};
 use paperclip::actix::web;
@@ -61,6 +61,7 @@ impl Storage {
         let hasher = Arc::new(Argon2Hasher::new()?);
         let metrics = Arc::new(Metrics::new()?);
         let limits = RateLimits::new(&settings.rate_limit, &metrics).map_err(anyhow::Error::msg)?;
+        let currency = currency(settings).map_err(anyhow::Error::msg)?;
         Ok(AppState {
             accounts: AccountService::new(
                 store.clone(),
@@ -69,8 +70,14 @@ impl Storage {
                 tokens,
                 clock.clone(),
             ),
-            catalog: CatalogService::new(store.clone(), store.clone(), clock.clone()),
-            bookings: BookingService::new(store.clone(), clock.clone()),
+            catalog: CatalogService::new(
+                store.clone(),
+                store.clone(),
+                store.clone(),
+                clock.clone(),
+                currency,
+            ),
+            bookings: BookingService::new(store.clone(), store.clone(), clock.clone()),
             idempotency: IdempotencyService::new(
                 store,
                 clock,
@@ -139,10 +146,17 @@ pub fn store_settings(database: &DatabaseSettings) -> StoreSettings {
     }
 }
 
+/// The currency new shows are priced in.
+fn currency(settings: &Settings) -> Result<Currency, String> {
+    Currency::parse(&settings.booking.currency)
+        .map_err(|problem| format!("booking.currency {problem}"))
+}
+
 /// Every check of the settings, including those that need to know the backends.
 pub fn check(settings: &Settings) -> Result<(), String> {
     settings.check()?;
     crate::http::ratelimit::check_settings(&settings.rate_limit)?;
+    currency(settings)?;
     if settings.is_production()
         && sqlite_path(&settings.database.url).is_some()
         && !settings.database.allow_sqlite_in_production
@@ -270,5 +284,14 @@ mod tests {
         assert!(check(&settings).is_err(), "SQLite in production");
         settings.database.allow_sqlite_in_production = true;
         assert!(check(&settings).is_ok());
+    }
+
+    #[test]
+    fn the_currency_must_be_an_iso_code() {
+        let mut settings = Settings::load().unwrap();
+        assert_eq!(settings.booking.currency, "EUR");
+        assert!(check(&settings).is_ok());
+        settings.booking.currency = "euro".into();
+        assert!(check(&settings).unwrap_err().contains("booking.currency"));
     }
 }

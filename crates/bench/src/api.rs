@@ -146,6 +146,44 @@ impl Api {
         id_of(&answer)
     }
 
+    /// A screen with this layout (the contract's compact form).
+    pub async fn create_screen(&self, staff: &str, name: &str, rows: Value) -> anyhow::Result<i64> {
+        let answer = self
+            .post(
+                "/api/screens/",
+                Some(staff),
+                &json!({"name": name, "rows": rows}),
+                StatusCode::CREATED,
+            )
+            .await?;
+        id_of(&answer)
+    }
+
+    /// A show on a screen, its layout's categories priced.
+    pub async fn create_show_on_screen(
+        &self,
+        staff: &str,
+        movie: i64,
+        screen: i64,
+        start_time: DateTime<Utc>,
+        prices: Value,
+    ) -> anyhow::Result<i64> {
+        let answer = self
+            .post(
+                "/api/shows/",
+                Some(staff),
+                &json!({
+                    "movie_id": movie,
+                    "screen_id": screen,
+                    "start_time": start_time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    "prices": prices,
+                }),
+                StatusCode::CREATED,
+            )
+            .await?;
+        id_of(&answer)
+    }
+
     /// Books these seats in one request (at most 10, all free).
     pub async fn book(&self, token: &str, show: i64, seats: &[i32]) -> anyhow::Result<()> {
         self.post(

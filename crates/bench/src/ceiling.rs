@@ -26,17 +26,20 @@ impl ShowLock {
     }
 }
 
-/// `book_once` on PostgreSQL for one random seat, statement for statement as the service
-/// sends it (the insert is `InsertFreeSeats` in infra-diesel's sql/postgres.rs): BEGIN; lock the show row; insert unless the seat is held; COMMIT when a
-/// row came back, ROLLBACK otherwise (the service rolls back a refused booking).
+/// `book_once` on PostgreSQL for one random seat of a flat show, statement for statement
+/// as the service sends it (the insert is `InsertFreeSeats` in infra-diesel's
+/// sql/postgres.rs): BEGIN; lock the show row; read its prices; insert unless the seat
+/// is held, with its label and price; COMMIT when a row came back, ROLLBACK otherwise
+/// (the service rolls back a refused booking). A flat show has no layout to read.
 pub fn booking_script(lock: ShowLock) -> String {
     format!(
         r#"\set seat random(1, :seats)
 \set user random(:umin, :umax)
 \set id 0
 BEGIN;
-SELECT "shows"."id", "shows"."start_time", "shows"."total_seats" FROM "shows" WHERE ("shows"."id" = :show) LIMIT 1 {lock};
-INSERT INTO bookings (user_id, show_id, seat_number, status, booking_time) SELECT :user, :show, seat, 'CONFIRMED', LOCALTIMESTAMP FROM unnest(ARRAY[:seat::int]) WITH ORDINALITY AS t(seat, n) ORDER BY n ON CONFLICT (show_id, seat_number) WHERE status = 'CONFIRMED' DO NOTHING RETURNING id, user_id, show_id, seat_number, status, booking_time, cancelled_at \aset
+SELECT "shows"."id", "shows"."start_time", "shows"."total_seats", "shows"."screen_id", "shows"."currency" FROM "shows" WHERE ("shows"."id" = :show) LIMIT 1 {lock};
+SELECT "show_prices"."category", "show_prices"."price" FROM "show_prices" WHERE ("show_prices"."show_id" = :show);
+INSERT INTO bookings (user_id, show_id, seat_number, status, booking_time, price, currency, seat_label) SELECT :user, :show, seat, 'CONFIRMED', LOCALTIMESTAMP, price, 'EUR', label FROM unnest(ARRAY[:seat::int], ARRAY[0], ARRAY[:seat::text]) WITH ORDINALITY AS t(seat, price, label, n) ORDER BY n ON CONFLICT (show_id, seat_number) WHERE status = 'CONFIRMED' DO NOTHING RETURNING id, user_id, show_id, seat_number, status, booking_time, cancelled_at, price, currency, seat_label \aset
 \if :id > 0
 COMMIT;
 \else

@@ -91,7 +91,8 @@ enum Workload {
     Spread,
     /// Runs of 2 to 6 adjacent seats of a 10,000-seat show, via `seat_numbers`.
     Multi,
-    /// The 50-show list and a 1,000-seat seat map, measured one after the other.
+    /// The 50-show list, a 1,000-seat seat map and the seat map of a 1,000-seat layout,
+    /// measured one after the other.
     Read,
     /// POST /api/login/: argon2id verification.
     Login,
@@ -273,6 +274,16 @@ impl Shows {
             .create_show(&self.staff, self.movie, &screen, start, seats)
             .await
     }
+
+    /// A show on `screen`, standard seats at 1,250 and premium ones at 1,800.
+    async fn create_on(&mut self, first_start: DateTime<Utc>, screen: i64) -> anyhow::Result<i64> {
+        self.created += 1;
+        let start = first_start + chrono::Duration::minutes(self.created as i64);
+        let prices = serde_json::json!({"standard": 1250, "premium": 1800});
+        self.api
+            .create_show_on_screen(&self.staff, self.movie, screen, start, prices)
+            .await
+    }
 }
 
 async fn run_workloads(
@@ -375,7 +386,8 @@ async fn run_workloads(
                 .await?;
             }
             Workload::Read => {
-                let seat_map = prepare_reads(&api, &mut shows, sooner, &users).await?;
+                let (seat_map, layout_map) =
+                    prepare_reads(&api, &mut shows, sooner, &users).await?;
                 let list = Plan::Get {
                     path: "/api/shows/?limit=50".into(),
                 };
@@ -403,6 +415,21 @@ async fn run_workloads(
                     &checker,
                     report,
                     "read: seat map",
+                    None,
+                )
+                .await?;
+                let layout_seats = Plan::Get {
+                    path: format!("/api/shows/{layout_map}/seats/"),
+                };
+                measure(
+                    ctx,
+                    server,
+                    &client,
+                    &layout_seats,
+                    &users,
+                    &checker,
+                    report,
+                    "read: layout seat map",
                     None,
                 )
                 .await?;
@@ -449,21 +476,55 @@ async fn create_users(api: &Api, count: usize) -> anyhow::Result<Vec<User>> {
     Ok(users)
 }
 
-/// 50 shows of 1,000 seats, each with 100 seats booked; the first, whose seat map is
-/// read, with 500 booked. Returns that show's id.
+/// 25 rows A to Y of 40 seats, 1,000 in all: aisles after places 10 and 30, four
+/// wheelchair places in row A, rows P to R premium, two blocked places in row M (M20
+/// and M22, even seat numbers, so the odd seats the bench books never hit them).
+fn layout_1000() -> serde_json::Value {
+    ('A'..='Y')
+        .map(|label| {
+            let category = if ('P'..='R').contains(&label) {
+                "premium"
+            } else {
+                "standard"
+            };
+            let wheelchair: &[i64] = if label == 'A' { &[1, 2, 39, 40] } else { &[] };
+            let blocked: &[i64] = if label == 'M' { &[20, 22] } else { &[] };
+            serde_json::json!({
+                "label": label.to_string(), "count": 40, "category": category,
+                "aisles_after": [10, 30], "wheelchair": wheelchair, "blocked": blocked,
+            })
+        })
+        .collect()
+}
+
+/// 50 flat shows of 1,000 seats, each with 100 seats booked, the first (whose seat map
+/// is read) with 500; and one show on a 1,000-seat layout with 500 booked. Every other
+/// seat is booked, so the maps alternate booked and free. Returns the first flat show's
+/// id and the layout show's.
 async fn prepare_reads(
     api: &Api,
     shows: &mut Shows,
     first_start: DateTime<Utc>,
     users: &[User],
-) -> anyhow::Result<i64> {
+) -> anyhow::Result<(i64, i64)> {
     let mut ids = Vec::with_capacity(50);
     for _ in 0..50 {
         ids.push(shows.create(first_start, 1_000).await?);
     }
+    let screen = api
+        .create_screen(&shows.staff, "Bench 1000", layout_1000())
+        .await?;
+    // A month later than the listed ones: not on the list's first page.
+    let layout_show = shows
+        .create_on(first_start + chrono::Duration::days(30), screen)
+        .await?;
     let mut requests = Vec::new();
-    for (i, &show) in ids.iter().enumerate() {
-        let booked = if i == 0 { 500 } else { 100 };
+    for (i, &show) in ids.iter().chain([&layout_show]).enumerate() {
+        let booked = if i == 0 || show == layout_show {
+            500
+        } else {
+            100
+        };
         // Every other seat, in requests of 10, so the map alternates booked and free.
         let seats: Vec<i32> = (0..booked).map(|k| 2 * k + 1).collect();
         for chunk in seats.chunks(10) {
@@ -483,7 +544,8 @@ async fn prepare_reads(
     while let Some(joined) = tasks.join_next().await {
         joined.context("a booking task panicked")??;
     }
-    ids.first().copied().context("no show was created")
+    let first = ids.first().copied().context("no show was created")?;
+    Ok((first, layout_show))
 }
 
 /// pgbench on fresh 10,000-seat shows: the seed's whole-show lock, then the service's

@@ -2,11 +2,16 @@
 //! A stored value no rule of the domain allows is reported as a storage error, never
 //! quietly replaced.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use domain::*;
+use serde::{Deserialize, Serialize};
 
-use crate::schema::{bookings, idempotency_keys, movies, refresh_tokens, shows, users};
+use crate::schema::{
+    bookings, idempotency_keys, movies, refresh_tokens, screens, show_prices, shows, users,
+};
 
 pub(crate) fn to_utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
@@ -133,7 +138,8 @@ impl From<MoviePatch> for MovieChanges {
     }
 }
 
-/// A show joined with its movie's title; available seats are counted separately.
+/// A show joined with its movie's title; available seats and prices are read
+/// separately.
 #[derive(Queryable)]
 pub(crate) struct ShowRow {
     pub id: i64,
@@ -142,20 +148,30 @@ pub(crate) struct ShowRow {
     pub screen_name: String,
     pub start_time: NaiveDateTime,
     pub total_seats: i32,
+    pub screen_id: Option<i64>,
+    pub currency: String,
 }
 
 impl ShowRow {
-    pub fn into_show(self, booked: i64) -> Result<Show, StoreError> {
+    /// The show, given its confirmed bookings, its blocked seats and its prices.
+    pub fn into_show(self, booked: i64, blocked: i32, prices: Prices) -> Result<Show, StoreError> {
+        let screen_name = stored("screen_name", ScreenName::parse(&self.screen_name))?;
         Ok(Show {
             id: ShowId(self.id),
             movie: MovieRef {
                 id: MovieId(self.movie_id),
                 title: stored("title", Title::parse(&self.movie_title))?,
             },
-            screen_name: stored("screen_name", ScreenName::parse(&self.screen_name))?,
+            screen: self.screen_id.map(|id| ScreenRef {
+                id: ScreenId(id),
+                name: screen_name.clone(),
+            }),
+            screen_name,
             start_time: stored("start_time", StartTime::parse(to_utc(self.start_time)))?,
-            available_seats: self.total_seats - booked as i32,
+            available_seats: self.total_seats - booked as i32 - blocked,
             total_seats: stored("total_seats", TotalSeats::parse(self.total_seats.into()))?,
+            prices,
+            currency: stored("currency", Currency::parse(&self.currency))?,
         })
     }
 }
@@ -167,50 +183,194 @@ pub(crate) struct NewShowRow {
     pub screen_name: String,
     pub start_time: NaiveDateTime,
     pub total_seats: i32,
+    pub screen_id: Option<i64>,
+    pub currency: String,
 }
 
-impl From<NewShow> for NewShowRow {
-    fn from(show: NewShow) -> Self {
-        Self {
-            movie_id: show.movie_id.0,
-            screen_name: show.screen_name.into_string(),
-            start_time: to_naive(show.start_time.get()),
-            total_seats: show.total_seats.get(),
-        }
-    }
-}
-
-#[derive(AsChangeset)]
+/// The columns of a show an edit may change; `None` leaves one as it is.
+#[derive(AsChangeset, Default)]
 #[diesel(table_name = shows)]
 pub(crate) struct ShowChanges {
     pub movie_id: Option<i64>,
     pub screen_name: Option<String>,
     pub start_time: Option<NaiveDateTime>,
     pub total_seats: Option<i32>,
+    pub screen_id: Option<i64>,
 }
 
-impl From<ShowPatch> for ShowChanges {
-    fn from(patch: ShowPatch) -> Self {
-        Self {
-            movie_id: patch.movie_id.map(|m| m.0),
-            screen_name: patch.screen_name.map(ScreenName::into_string),
-            start_time: patch.start_time.map(|t| to_naive(t.get())),
-            total_seats: patch.total_seats.map(TotalSeats::get),
-        }
+impl ShowChanges {
+    pub fn is_empty(&self) -> bool {
+        self.movie_id.is_none()
+            && self.screen_name.is_none()
+            && self.start_time.is_none()
+            && self.total_seats.is_none()
+            && self.screen_id.is_none()
     }
 }
 
 /// What a transaction reads of a show under its lock.
-pub(crate) type ShowLockRow = (i64, NaiveDateTime, i32);
+#[derive(Queryable)]
+pub(crate) struct ShowLockRow {
+    pub id: i64,
+    pub start_time: NaiveDateTime,
+    pub total_seats: i32,
+    pub screen_id: Option<i64>,
+    pub currency: String,
+}
 
-pub(crate) fn snapshot(
-    (id, start_time, total_seats): ShowLockRow,
-) -> Result<ShowSnapshot, StoreError> {
+pub(crate) fn snapshot(row: &ShowLockRow) -> Result<ShowSnapshot, StoreError> {
     Ok(ShowSnapshot {
-        id: ShowId(id),
-        start_time: stored("start_time", StartTime::parse(to_utc(start_time)))?,
-        total_seats: stored("total_seats", TotalSeats::parse(total_seats.into()))?,
+        id: ShowId(row.id),
+        start_time: stored("start_time", StartTime::parse(to_utc(row.start_time)))?,
+        total_seats: stored("total_seats", TotalSeats::parse(row.total_seats.into()))?,
     })
+}
+
+pub(crate) fn currency(raw: &str) -> Result<Currency, StoreError> {
+    stored("currency", Currency::parse(raw))
+}
+
+/// A show's prices from its `(category, price)` rows; a show without any is corrupt.
+pub(crate) fn prices_from_rows(
+    show: i64,
+    rows: impl IntoIterator<Item = (String, i32)>,
+) -> Result<Prices, StoreError> {
+    let prices = rows
+        .into_iter()
+        .map(|(category, price)| {
+            Ok((
+                stored("category", Category::parse(&category))?,
+                stored("price", Price::parse(price.into()))?,
+            ))
+        })
+        .collect::<Result<Prices, StoreError>>()?;
+    if prices.is_empty() {
+        return Err(StoreError::Unexpected(format!("show {show} has no prices")));
+    }
+    Ok(prices)
+}
+
+/// The prices of several shows from their `(show, category, price)` rows.
+pub(crate) fn prices_by_show(
+    rows: Vec<(i64, String, i32)>,
+) -> Result<BTreeMap<i64, Prices>, StoreError> {
+    let mut grouped: BTreeMap<i64, Vec<(String, i32)>> = BTreeMap::new();
+    for (show, category, price) in rows {
+        grouped.entry(show).or_default().push((category, price));
+    }
+    grouped
+        .into_iter()
+        .map(|(show, rows)| Ok((show, prices_from_rows(show, rows)?)))
+        .collect()
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = show_prices)]
+pub(crate) struct PriceRow<'a> {
+    pub show_id: i64,
+    pub category: &'a str,
+    pub price: i32,
+}
+
+pub(crate) fn price_rows(show: i64, prices: &Prices) -> Vec<PriceRow<'_>> {
+    prices
+        .iter()
+        .map(|(category, price)| PriceRow {
+            show_id: show,
+            category: category.as_str(),
+            price: price.get(),
+        })
+        .collect()
+}
+
+/// One row of a stored layout: the contract's compact form, every field written out.
+#[derive(Serialize, Deserialize)]
+struct StoredRow {
+    label: String,
+    count: i64,
+    category: String,
+    #[serde(default)]
+    aisles_after: Vec<i64>,
+    #[serde(default)]
+    wheelchair: Vec<i64>,
+    #[serde(default)]
+    blocked: Vec<i64>,
+}
+
+/// A layout as stored: its compact form as JSON.
+pub(crate) fn layout_to_json(layout: &Layout) -> Result<String, StoreError> {
+    let rows: Vec<StoredRow> = layout
+        .to_input()
+        .into_iter()
+        .map(|row| StoredRow {
+            label: row.label.unwrap_or_default(),
+            count: row.count.unwrap_or_default(),
+            category: row.category.unwrap_or_default(),
+            aisles_after: row.aisles_after,
+            wheelchair: row.wheelchair,
+            blocked: row.blocked,
+        })
+        .collect();
+    serde_json::to_string(&rows).map_err(|e| StoreError::Unexpected(format!("layout: {e}")))
+}
+
+/// A stored layout, parsed by the domain like any submitted one.
+pub(crate) fn layout_from_json(raw: &str) -> Result<Layout, StoreError> {
+    let rows: Vec<StoredRow> = serde_json::from_str(raw)
+        .map_err(|e| StoreError::Unexpected(format!("stored layout is not JSON: {e}")))?;
+    let inputs: Vec<RowInput> = rows
+        .into_iter()
+        .map(|row| RowInput {
+            label: Some(row.label),
+            count: Some(row.count),
+            category: Some(row.category),
+            aisles_after: row.aisles_after,
+            wheelchair: row.wheelchair,
+            blocked: row.blocked,
+        })
+        .collect();
+    Layout::parse(&inputs)
+        .map_err(|problems| StoreError::Unexpected(format!("stored layout {problems}")))
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = screens)]
+pub(crate) struct ScreenRow {
+    pub id: i64,
+    pub name: String,
+    pub layout: String,
+}
+
+impl TryFrom<ScreenRow> for Screen {
+    type Error = StoreError;
+
+    fn try_from(row: ScreenRow) -> Result<Self, StoreError> {
+        Ok(Screen {
+            id: ScreenId(row.id),
+            name: stored("name", ScreenName::parse(&row.name))?,
+            layout: layout_from_json(&row.layout)?,
+        })
+    }
+}
+
+/// A screen's layout as written, with the counts derived from it that queries read
+/// without parsing it.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = screens)]
+pub(crate) struct LayoutColumns {
+    pub capacity: i32,
+    pub blocked_seats: i32,
+    pub layout: String,
+}
+
+impl LayoutColumns {
+    pub fn of(layout: &Layout) -> Result<Self, StoreError> {
+        Ok(Self {
+            capacity: layout.capacity(),
+            blocked_seats: layout.blocked_seats().len() as i32,
+            layout: layout_to_json(layout)?,
+        })
+    }
 }
 
 #[derive(Queryable, Selectable)]
@@ -223,6 +383,9 @@ pub(crate) struct BookingRow {
     pub status: String,
     pub booking_time: NaiveDateTime,
     pub cancelled_at: Option<NaiveDateTime>,
+    pub price: i32,
+    pub currency: String,
+    pub seat_label: String,
 }
 
 impl BookingRow {
@@ -238,6 +401,9 @@ impl BookingRow {
             status,
             booking_time: to_utc(self.booking_time),
             cancelled_at: self.cancelled_at.map(to_utc),
+            seat_label: self.seat_label,
+            price: stored("price", Price::parse(self.price.into()))?,
+            currency: currency(&self.currency)?,
         })
     }
 }
@@ -254,12 +420,15 @@ pub(crate) fn bookings_of(
 
 #[derive(Insertable)]
 #[diesel(table_name = bookings)]
-pub(crate) struct NewBookingRow {
+pub(crate) struct NewBookingRow<'a> {
     pub user_id: i64,
     pub show_id: i64,
     pub seat_number: i32,
     pub status: &'static str,
     pub booking_time: NaiveDateTime,
+    pub price: i32,
+    pub currency: &'a str,
+    pub seat_label: &'a str,
 }
 
 #[cfg(test)]
@@ -275,6 +444,9 @@ mod tests {
             status: status.into(),
             booking_time: NaiveDateTime::default(),
             cancelled_at: None,
+            price: 0,
+            currency: "EUR".into(),
+            seat_label: "1".into(),
         }
     }
 
@@ -291,6 +463,50 @@ mod tests {
                 .status,
             BookingStatus::Cancelled
         );
+    }
+
+    #[test]
+    fn a_layout_round_trips_through_its_stored_form() {
+        let layout = Layout::parse(&[
+            RowInput {
+                label: Some("A".into()),
+                count: Some(10),
+                category: Some("standard".into()),
+                aisles_after: vec![5],
+                wheelchair: vec![1, 2],
+                blocked: vec![],
+            },
+            RowInput {
+                label: Some("B".into()),
+                count: Some(4),
+                category: Some("premium".into()),
+                blocked: vec![4],
+                ..Default::default()
+            },
+        ])
+        .unwrap();
+        let json = layout_to_json(&layout).unwrap();
+        assert_eq!(layout_from_json(&json).unwrap(), layout);
+        assert!(matches!(
+            layout_from_json(r#"[{"label": "A", "count": 0, "category": "standard"}]"#),
+            Err(StoreError::Unexpected(_))
+        ));
+        assert!(matches!(
+            layout_from_json("not json"),
+            Err(StoreError::Unexpected(_))
+        ));
+        let columns = LayoutColumns::of(&layout).unwrap();
+        assert_eq!((columns.capacity, columns.blocked_seats), (14, 1));
+    }
+
+    #[test]
+    fn a_show_without_prices_is_corrupt() {
+        assert!(matches!(
+            prices_from_rows(1, Vec::new()),
+            Err(StoreError::Unexpected(_))
+        ));
+        let prices = prices_from_rows(1, vec![("standard".to_owned(), 900)]).unwrap();
+        assert_eq!(prices.get(&Category::standard()), Price::parse(900).ok());
     }
 
     #[test]

@@ -23,12 +23,32 @@ diesel::table! {
 }
 
 diesel::table! {
+    screens (id) {
+        id -> BigInt,
+        name -> Text,
+        capacity -> Integer,
+        blocked_seats -> Integer,
+        layout -> Text,
+    }
+}
+
+diesel::table! {
     shows (id) {
         id -> BigInt,
         movie_id -> BigInt,
         screen_name -> Text,
         start_time -> Timestamp,
         total_seats -> Integer,
+        screen_id -> Nullable<BigInt>,
+        currency -> Text,
+    }
+}
+
+diesel::table! {
+    show_prices (show_id, category) {
+        show_id -> BigInt,
+        category -> Text,
+        price -> Integer,
     }
 }
 
@@ -41,6 +61,9 @@ diesel::table! {
         status -> Text,
         booking_time -> Timestamp,
         cancelled_at -> Nullable<Timestamp>,
+        price -> Integer,
+        currency -> Text,
+        seat_label -> Text,
     }
 }
 
@@ -73,7 +96,17 @@ diesel::table! {
 }
 
 diesel::joinable!(shows -> movies (movie_id));
+diesel::joinable!(shows -> screens (screen_id));
+diesel::joinable!(show_prices -> shows (show_id));
 diesel::joinable!(bookings -> shows (show_id));
 diesel::joinable!(bookings -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, movies, shows, bookings, refresh_tokens);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    movies,
+    screens,
+    shows,
+    show_prices,
+    bookings,
+    refresh_tokens
+);

@@ -1,10 +1,13 @@
 //! The repositories against real databases: every test runs on SQLite (a temp file)
 //! and on PostgreSQL (a fresh database), each test on its own database. Refresh-token
 //! records are tested in `repositories/sessions.rs`, idempotency keys in
-//! `repositories/idempotency.rs`.
+//! `repositories/idempotency.rs`; screens, shows on a screen and what their bookings keep
+//! in `repositories/screens.rs`.
 
 #[path = "repositories/idempotency.rs"]
 mod idempotency;
+#[path = "repositories/screens.rs"]
+mod screens;
 #[path = "repositories/sessions.rs"]
 mod sessions;
 
@@ -64,12 +67,7 @@ impl Fixture {
 
     async fn show_at(&self, movie: MovieId, start: DateTime<Utc>, seats: i32) -> Show {
         self.store
-            .create_show(NewShow {
-                movie_id: movie,
-                screen_name: ScreenName::parse("Screen 1").unwrap(),
-                start_time: StartTime::parse(start).unwrap(),
-                total_seats: TotalSeats::parse(seats.into()).unwrap(),
-            })
+            .create_show(flat_show(movie, start, seats))
             .await
             .unwrap()
     }
@@ -98,7 +96,26 @@ impl Fixture {
     }
 
     async fn booked(&self, show: &Show) -> Vec<i32> {
-        self.store.booked_seats(show.id).await.unwrap().unwrap().1
+        self.store
+            .booked_seats(show.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .booked
+    }
+}
+
+/// A show of the seed's form: seats 1 to `seats` on "Screen 1", free of charge.
+fn flat_show(movie: MovieId, start: DateTime<Utc>, seats: i32) -> NewShow {
+    NewShow {
+        movie_id: movie,
+        start_time: StartTime::parse(start).unwrap(),
+        seating: Seating::Flat {
+            screen_name: ScreenName::parse("Screen 1").unwrap(),
+            total_seats: TotalSeats::parse(seats.into()).unwrap(),
+        },
+        prices: Prices::flat(),
+        currency: Currency::parse("EUR").unwrap(),
     }
 }
 
@@ -280,12 +297,7 @@ async fn probe_write_goes_through_repeatedly_and_changes_nothing(f: Fixture) {
 async fn show_needs_an_existing_movie(f: Fixture) {
     let err = f
         .store
-        .create_show(NewShow {
-            movie_id: MovieId(4242),
-            screen_name: ScreenName::parse("1").unwrap(),
-            start_time: StartTime::parse(Utc::now()).unwrap(),
-            total_seats: TotalSeats::parse(10).unwrap(),
-        })
+        .create_show(flat_show(MovieId(4242), Utc::now(), 10))
         .await
         .unwrap_err();
     assert_eq!(err, SaveShowError::MovieNotFound);

@@ -28,7 +28,7 @@ pub struct ErrorBody {
     /// For validation errors: the problems of each field.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<BTreeMap<String, Vec<String>>>,
-    /// For `seat_taken`: the seats that are already booked.
+    /// For `seat_taken`, `seat_blocked` and `seat_booked`: the seats concerned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seats: Option<Vec<i32>>,
 }

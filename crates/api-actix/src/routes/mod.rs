@@ -4,3 +4,4 @@ pub mod accounts;
 pub mod booking;
 pub mod catalog;
 pub mod ops;
+pub mod screens;

@@ -31,6 +31,9 @@ const BOOKING_KEYS: &[&str] = &[
     "status",
     "booking_time",
     "cancelled_at",
+    "seat_label",
+    "price",
+    "currency",
 ];
 
 fn cancel_path(id: i64) -> String {
@@ -57,6 +60,10 @@ async fn single_seat_booking_is_201_with_the_seed_shape(app: TestApp) {
     assert_eq!(booking["seat_number"], 5);
     assert_eq!(booking["status"], "CONFIRMED");
     assert!(booking["cancelled_at"].is_null());
+    // A flat show's seat is labelled by its number and free, in the default currency.
+    assert_eq!(booking["seat_label"], "5");
+    assert_eq!(booking["price"], 0);
+    assert_eq!(booking["currency"], "EUR");
     let time = booking["booking_time"].as_str().expect("booking_time");
     let parsed = chrono::DateTime::parse_from_rfc3339(time).expect("RFC 3339");
     assert!(time.ends_with('Z'), "not UTC: {time}");

@@ -30,6 +30,9 @@ const SHOW_KEYS: &[&str] = &[
     "start_time",
     "total_seats",
     "available_seats",
+    "screen",
+    "prices",
+    "currency",
 ];
 
 async fn movie(app: &TestApp, staff: &str, body: Value) -> Value {
@@ -331,6 +334,10 @@ async fn show_get_create_patch_delete_and_seat_map_have_the_contract_shapes(app:
     assert_eq!(show["start_time"], "2099-05-01T19:30:00Z");
     assert_eq!(show["total_seats"], 5);
     assert_eq!(show["available_seats"], 5);
+    // A flat show: no screen, its one category free, in the default currency.
+    assert!(show["screen"].is_null());
+    assert_eq!(show["prices"], json!({"standard": 0}));
+    assert_eq!(show["currency"], "EUR");
     let id = id_of(&show);
     // A start time with an offset is stored and answered in UTC.
     let offset = show_at(&app, &staff, movie, "2099-05-02T21:30:00+02:00", 1).await;
@@ -347,8 +354,25 @@ async fn show_get_create_patch_delete_and_seat_map_have_the_contract_shapes(app:
     let seats = seats.as_array().expect("seat map array");
     assert_eq!(ints(seats, "seat_number"), [1, 2, 3, 4, 5]);
     for seat in seats {
-        assert_eq!(keys(seat), key_set(&["seat_number", "status"]));
+        assert_eq!(
+            keys(seat),
+            key_set(&[
+                "seat_number",
+                "status",
+                "row",
+                "label",
+                "type",
+                "category",
+                "price"
+            ])
+        );
         assert_eq!(seat["status"], "available");
+        // One row "", labelled by number, standard and free.
+        assert_eq!(seat["row"], "");
+        assert_eq!(seat["label"], seat["seat_number"].to_string());
+        assert_eq!(seat["type"], "standard");
+        assert_eq!(seat["category"], "standard");
+        assert_eq!(seat["price"], 0);
     }
     // After a booking, that seat is booked and available_seats drops.
     book_ok(&app, &user, id, json!({"seat_number": 2})).await;

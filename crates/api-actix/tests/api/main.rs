@@ -24,5 +24,6 @@ mod operations;
 mod race;
 mod rate_limits;
 mod routing;
+mod screens;
 mod sessions;
 mod storage;

@@ -56,6 +56,17 @@ impl SeatQuery {
             wheelchair: wheelchair.unwrap_or(false),
         })
     }
+
+    /// A category must be one the show's layout has: asking for another is a mistake of
+    /// the request, not a full house.
+    pub fn check_against(&self, layout: &Layout) -> Result<(), ValidationErrors> {
+        match &self.category {
+            Some(category) if !layout.categories().contains(category) => Err(
+                ValidationErrors::single("category", "no seat of this show has this category"),
+            ),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// The best block for `query`, or `None` when no row has one. `taken` says whether a
@@ -401,5 +412,14 @@ mod tests {
         assert!(err.0.contains_key("category"));
         let ok = SeatQuery::parse(Some(2), Some("premium"), Some(true)).unwrap();
         assert_eq!((ok.count, ok.wheelchair), (2, true));
+    }
+
+    #[test]
+    fn a_category_the_layout_lacks_is_a_bad_query() {
+        let premium = SeatQuery::parse(Some(2), Some("premium"), None).unwrap();
+        assert_eq!(premium.check_against(&hall_300()), Ok(()));
+        let err = premium.check_against(&small_hall()).unwrap_err();
+        assert!(err.0.contains_key("category"));
+        assert_eq!(query(2).check_against(&small_hall()), Ok(()));
     }
 }

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::TotalSeats;
-use crate::shared::{BookingId, ShowId, UserId};
+use crate::catalog::{Currency, Price, ShowForSale, TotalSeats};
+use crate::shared::{BookingId, ShowId, StoreError, UserId};
 
 /// A seat number: a positive integer. Whether it exists in a show is a rule of the show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -143,6 +143,48 @@ pub struct Booking {
     pub status: BookingStatus,
     pub booking_time: DateTime<Utc>,
     pub cancelled_at: Option<DateTime<Utc>>,
+    /// The seat's label when it was booked (`"B7"`; `"7"` on a flat show).
+    pub seat_label: String,
+    /// What the seat cost when it was booked, in `currency`.
+    pub price: Price,
+    pub currency: Currency,
+}
+
+/// A seat as a booking buys it: its number, its label and its price at that moment. A
+/// booking keeps both, so a later change of prices never changes what was paid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    pub seat_number: i32,
+    pub label: String,
+    pub price: Price,
+}
+
+impl Ticket {
+    /// A ticket for each seat, in the selection's (ascending) order. A seat outside the
+    /// layout or a category without a price is a state no rule allows: call this after
+    /// [`super::rules::check_booking`].
+    pub fn for_seats(show: &ShowForSale, seats: &SeatSelection) -> Result<Vec<Self>, StoreError> {
+        seats
+            .numbers()
+            .into_iter()
+            .map(|seat_number| {
+                let seat = show.layout.seat(seat_number).ok_or_else(|| {
+                    StoreError::Unexpected(format!("seat {seat_number} is not in the layout"))
+                })?;
+                let price = show.prices.get(seat.category).ok_or_else(|| {
+                    StoreError::Unexpected(format!(
+                        "no stored price for category {}",
+                        seat.category
+                    ))
+                })?;
+                Ok(Self {
+                    seat_number,
+                    label: seat.label(),
+                    price,
+                })
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -28,6 +28,9 @@ pub enum BookError {
     },
     #[error("seat(s) {seats:?} already booked")]
     SeatTaken { seats: Vec<i32> },
+    /// Blocked in the layout: never bookable.
+    #[error("seat(s) {seats:?} are blocked")]
+    SeatBlocked { seats: Vec<i32> },
     /// The caller's token names a user that no longer exists.
     #[error("user not found")]
     UserNotFound,

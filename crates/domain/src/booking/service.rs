@@ -4,10 +4,12 @@ use std::sync::Arc;
 
 use thiserror::Error;
 
+use super::best_seats::{best_seats, SeatQuery};
 use super::model::*;
 use super::ports::*;
 use crate::accounts::AuthUser;
 use crate::idempotency::IdempotentAnswer;
+use crate::catalog::ShowRepository;
 use crate::shared::{BookingId, Clock, Listing, Page, ShowId, StoreError, ValidationErrors};
 
 /// A booking request as submitted: one seat or a list of seats, never both.
@@ -48,15 +50,69 @@ pub enum BookingsError {
     Store(#[from] StoreError),
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum BestSeatsError {
+    #[error("invalid query: {0}")]
+    Invalid(ValidationErrors),
+    #[error("show not found")]
+    ShowNotFound,
+    #[error("the show has already started")]
+    ShowStarted,
+    #[error("no block of adjacent free seats fits the request")]
+    NoAdjacentSeats,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 #[derive(Clone)]
 pub struct BookingService {
     bookings: Arc<dyn BookingRepository>,
+    shows: Arc<dyn ShowRepository>,
     clock: Arc<dyn Clock>,
 }
 
 impl BookingService {
-    pub fn new(bookings: Arc<dyn BookingRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { bookings, clock }
+    pub fn new(
+        bookings: Arc<dyn BookingRepository>,
+        shows: Arc<dyn ShowRepository>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            bookings,
+            shows,
+            clock,
+        }
+    }
+
+    /// The seats `count` would get now: the best block of adjacent free seats
+    /// ([`best_seats`]), from the show's layout and its confirmed bookings. Nothing is
+    /// held; a booking of them may still find one taken meanwhile.
+    pub async fn best_seats(
+        &self,
+        show: i64,
+        count: Option<i64>,
+        category: Option<&str>,
+        wheelchair: Option<bool>,
+    ) -> Result<Vec<i32>, BestSeatsError> {
+        let query =
+            SeatQuery::parse(count, category, wheelchair).map_err(BestSeatsError::Invalid)?;
+        let seats = self
+            .shows
+            .booked_seats(ShowId(show))
+            .await?
+            .ok_or(BestSeatsError::ShowNotFound)?;
+        if seats.show.start_time.has_passed(self.clock.now()) {
+            return Err(BestSeatsError::ShowStarted);
+        }
+        query
+            .check_against(&seats.layout)
+            .map_err(BestSeatsError::Invalid)?;
+        best_seats(
+            &seats.layout,
+            |n| seats.booked.binary_search(&n).is_ok(),
+            &query,
+        )
+        .ok_or(BestSeatsError::NoAdjacentSeats)
     }
 
     /// Books every requested seat or none. Malformed requests are refused before any

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::accounts::AuthUser;
+use crate::catalog::*;
 use crate::idempotency::*;
 use crate::shared::*;
 use chrono::{DateTime, TimeZone, Utc};
@@ -31,13 +32,85 @@ fn booking(id: i64, user: i64) -> Booking {
         status: BookingStatus::Confirmed,
         booking_time: now(),
         cancelled_at: None,
+        seat_label: "5".into(),
+        price: Price::FREE,
+        currency: Currency::parse("EUR").unwrap(),
     }
 }
 
 fn service(repo: MockBookingRepository) -> BookingService {
+    with_shows(repo, MockShowRepository::new())
+}
+
+fn with_shows(repo: MockBookingRepository, shows: MockShowRepository) -> BookingService {
     let mut clock = MockClock::new();
     clock.expect_now().returning(now);
-    BookingService::new(Arc::new(repo), Arc::new(clock))
+    BookingService::new(Arc::new(repo), Arc::new(shows), Arc::new(clock))
+}
+
+/// A show of `total` flat seats, starting `starts_in` after now, with `booked` taken.
+fn shows_with(total: i32, starts_in: chrono::Duration, booked: Vec<i32>) -> MockShowRepository {
+    let mut shows = MockShowRepository::new();
+    shows.expect_booked_seats().returning(move |id| {
+        Ok((id == ShowId(1)).then(|| ShowSeats {
+            show: Show {
+                id,
+                movie: MovieRef {
+                    id: MovieId(1),
+                    title: Title::parse("Up").unwrap(),
+                },
+                screen_name: ScreenName::parse("Screen 1").unwrap(),
+                start_time: StartTime::parse(now() + starts_in).unwrap(),
+                total_seats: TotalSeats::parse(total.into()).unwrap(),
+                available_seats: total - booked.len() as i32,
+                screen: None,
+                prices: Prices::flat(),
+                currency: Currency::parse("EUR").unwrap(),
+            },
+            layout: Layout::flat(total),
+            booked: booked.clone(),
+        }))
+    });
+    shows
+}
+
+#[test]
+fn best_seats_picks_from_the_layout_and_the_booked_seats() {
+    let hour = chrono::Duration::hours(1);
+    let svc = with_shows(MockBookingRepository::new(), shows_with(8, hour, vec![4]));
+    // One row of 8: seat 4 taken, so 5-6 strands nothing and is nearest the middle.
+    assert_eq!(
+        block_on(svc.best_seats(1, Some(2), None, None)),
+        Ok(vec![5, 6])
+    );
+    assert_eq!(
+        block_on(svc.best_seats(1, Some(5), None, None)),
+        Err(BestSeatsError::NoAdjacentSeats)
+    );
+    assert_eq!(
+        block_on(svc.best_seats(2, Some(2), None, None)),
+        Err(BestSeatsError::ShowNotFound)
+    );
+    assert!(matches!(
+        block_on(svc.best_seats(1, Some(11), None, None)),
+        Err(BestSeatsError::Invalid(f)) if f.0.contains_key("count")
+    ));
+    assert!(matches!(
+        block_on(svc.best_seats(1, Some(2), Some("premium"), None)),
+        Err(BestSeatsError::Invalid(f)) if f.0.contains_key("category")
+    ));
+}
+
+#[test]
+fn best_seats_of_a_started_show_is_refused() {
+    let svc = with_shows(
+        MockBookingRepository::new(),
+        shows_with(8, chrono::Duration::zero(), vec![]),
+    );
+    assert_eq!(
+        block_on(svc.best_seats(1, Some(2), None, None)),
+        Err(BestSeatsError::ShowStarted)
+    );
 }
 
 fn one(seat: i64) -> BookInput {

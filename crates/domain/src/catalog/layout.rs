@@ -49,7 +49,8 @@ impl fmt::Display for Category {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SeatType {
     Standard,
-    /// A place for a wheelchair: held or booked only by who asks for one.
+    /// A place for a wheelchair: the best-available choice offers it only to who asks
+    /// for one (and never offers anything else to them).
     Wheelchair,
     /// Never bookable: a broken seat, a camera position.
     Blocked,
@@ -153,7 +154,27 @@ pub struct SeatInfo<'a> {
 impl SeatInfo<'_> {
     /// `"B7"`: the row label and the place in the row.
     pub fn label(&self) -> String {
-        format!("{}{}", self.row, self.place)
+        SeatLabel::new(self.row, self.place).to_string()
+    }
+}
+
+/// The one spelling of a seat's label: its row's label, then its place in the row
+/// (`"B7"`; `"7"` in a flat show's row `""`). Written out without allocating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeatLabel<'a> {
+    row: &'a str,
+    place: i32,
+}
+
+impl<'a> SeatLabel<'a> {
+    pub fn new(row: &'a str, place: i32) -> Self {
+        Self { row, place }
+    }
+}
+
+impl fmt::Display for SeatLabel<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.row, self.place)
     }
 }
 

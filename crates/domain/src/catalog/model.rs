@@ -1,9 +1,12 @@
-//! Catalogue values, each built only by parsing, and the movies and shows made of them:
-//! a movie or show that exists is valid.
+//! Catalogue values, each built only by parsing, and the movies, screens and shows made
+//! of them: a movie, screen or show that exists is valid.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
-use crate::shared::{parse_line, MovieId, ShowId};
+use super::layout::{Category, Layout, SeatLabel, SeatType};
+use crate::shared::{parse_line, MovieId, ScreenId, ShowId, ValidationErrors};
 
 /// A trimmed line of text of bounded length.
 macro_rules! line_type {
@@ -75,6 +78,114 @@ bounded_type!(
     TotalSeats,
     10_000
 );
+
+impl Layout {
+    /// Every seat of the layout, blocked ones included, as a show counts them.
+    pub fn total_seats(&self) -> TotalSeats {
+        // A layout holds 1 to `Layout::MAX_CAPACITY` (= `TotalSeats::MAX`) seats.
+        TotalSeats(self.capacity())
+    }
+}
+
+/// A price in minor units (cents) of a show's currency: 0 to 10,000,000.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Price(i32);
+
+impl Price {
+    pub const MAX: i32 = 10_000_000;
+    /// What a seat of a flat show costs unless the staff price it.
+    pub const FREE: Self = Self(0);
+
+    pub fn parse(raw: i64) -> Result<Self, String> {
+        if (0..=i64::from(Self::MAX)).contains(&raw) {
+            Ok(Self(raw as i32))
+        } else {
+            Err(format!(
+                "must be a whole number of minor units from 0 to {}",
+                Self::MAX
+            ))
+        }
+    }
+
+    pub fn get(self) -> i32 {
+        self.0
+    }
+}
+
+/// A currency as ISO 4217 writes it: three capital letters (`EUR`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Currency(String);
+
+impl Currency {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw.len() == 3 && raw.bytes().all(|b| b.is_ascii_uppercase()) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err("must be three capital letters (ISO 4217, e.g. EUR)".into())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What a show charges for a seat of each category, in its currency.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Prices(BTreeMap<Category, Price>);
+
+impl Prices {
+    /// The prices of a flat show that the staff did not price: its one category is free.
+    pub fn flat() -> Self {
+        Self(BTreeMap::from([(Category::standard(), Price::FREE)]))
+    }
+
+    /// Prices as submitted (category -> minor units), every problem recorded under
+    /// `<field>.<category>`.
+    pub fn parse(
+        errors: &mut ValidationErrors,
+        field: &str,
+        raw: &BTreeMap<String, i64>,
+    ) -> Option<Self> {
+        if raw.is_empty() {
+            errors.add(field, "give a price for each category of the layout");
+            return None;
+        }
+        let mut prices = BTreeMap::new();
+        let mut valid = true;
+        for (category, &price) in raw {
+            let key = format!("{field}.{category}");
+            let category = errors.take(&key, Category::parse(category));
+            let price = errors.take(&key, Price::parse(price));
+            match (category, price) {
+                (Some(category), Some(price)) => {
+                    prices.insert(category, price);
+                }
+                _ => valid = false,
+            }
+        }
+        valid.then_some(Self(prices))
+    }
+
+    pub fn get(&self, category: &Category) -> Option<Price> {
+        self.0.get(category).copied()
+    }
+
+    /// The priced categories and their prices, in category order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Category, Price)> + '_ {
+        self.0.iter().map(|(category, &price)| (category, price))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl FromIterator<(Category, Price)> for Prices {
+    fn from_iter<I: IntoIterator<Item = (Category, Price)>>(iter: I) -> Self {
+        Self(iter.into_iter().collect())
+    }
+}
 
 /// A movie's description: may be empty or span lines, at most 5000 characters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -184,6 +295,34 @@ impl MoviePatch {
     }
 }
 
+/// An auditorium: a name and a seat layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Screen {
+    pub id: ScreenId,
+    pub name: ScreenName,
+    pub layout: Layout,
+}
+
+/// A screen as the staff submit it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewScreen {
+    pub name: ScreenName,
+    pub layout: Layout,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScreenPatch {
+    pub name: Option<ScreenName>,
+    pub layout: Option<Layout>,
+}
+
+/// The screen a show runs on, as shown inside a show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScreenRef {
+    pub id: ScreenId,
+    pub name: ScreenName,
+}
+
 /// The movie a show belongs to, as shown inside a show.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MovieRef {
@@ -195,10 +334,17 @@ pub struct MovieRef {
 pub struct Show {
     pub id: ShowId,
     pub movie: MovieRef,
+    /// The screen's name for a show on a screen.
     pub screen_name: ScreenName,
     pub start_time: StartTime,
+    /// Every seat of the layout, blocked ones included.
     pub total_seats: TotalSeats,
+    /// Seats neither booked nor blocked.
     pub available_seats: i32,
+    /// The screen whose layout the show uses; `None` for a flat show (seats 1 to N).
+    pub screen: Option<ScreenRef>,
+    pub prices: Prices,
+    pub currency: Currency,
 }
 
 /// What a transaction reads of a show, under its lock, to apply the rules.
@@ -215,12 +361,44 @@ impl ShowSnapshot {
     }
 }
 
+/// What a booking transaction reads of a show under its lock: its snapshot, its seats
+/// and what they cost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShowForSale {
+    pub snapshot: ShowSnapshot,
+    pub layout: Layout,
+    pub prices: Prices,
+    pub currency: Currency,
+}
+
+/// A show with its layout and the seat numbers that have a confirmed booking
+/// (ascending): everything a seat map or the best-available choice needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShowSeats {
+    pub show: Show,
+    pub layout: Layout,
+    pub booked: Vec<i32>,
+}
+
+/// Where a show's seats come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seating {
+    /// The seed's form: a screen named in the show, seats 1 to N in one row.
+    Flat {
+        screen_name: ScreenName,
+        total_seats: TotalSeats,
+    },
+    /// The layout of a screen.
+    Screen(ScreenId),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewShow {
     pub movie_id: MovieId,
-    pub screen_name: ScreenName,
     pub start_time: StartTime,
-    pub total_seats: TotalSeats,
+    pub seating: Seating,
+    pub prices: Prices,
+    pub currency: Currency,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -229,6 +407,10 @@ pub struct ShowPatch {
     pub screen_name: Option<ScreenName>,
     pub start_time: Option<StartTime>,
     pub total_seats: Option<TotalSeats>,
+    /// Moves the show to this screen's layout.
+    pub screen: Option<ScreenId>,
+    /// Replaces every price of the show.
+    pub prices: Option<Prices>,
 }
 
 impl ShowPatch {
@@ -237,6 +419,13 @@ impl ShowPatch {
             && self.screen_name.is_none()
             && self.start_time.is_none()
             && self.total_seats.is_none()
+            && self.screen.is_none()
+            && self.prices.is_none()
+    }
+
+    /// Whether the patch changes which seats the show has.
+    pub fn changes_seating(&self) -> bool {
+        self.total_seats.is_some() || self.screen.is_some()
     }
 }
 
@@ -250,11 +439,102 @@ pub struct ShowFilter {
     pub starts_after: Option<DateTime<Utc>>,
 }
 
-/// One seat of a seat map.
+/// Whether a seat can be had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SeatState {
+pub enum SeatStatus {
+    Available,
+    Booked,
+    Blocked,
+}
+
+impl SeatStatus {
+    /// As the contract spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Available => "available",
+            Self::Booked => "booked",
+            Self::Blocked => "blocked",
+        }
+    }
+}
+
+/// One seat of a seat map, borrowed from the show's layout: where it is, what it is,
+/// what it costs, and its status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeatState<'a> {
     pub seat_number: i32,
-    pub booked: bool,
+    pub row: &'a str,
+    /// Its place in the row, from 1.
+    pub place: i32,
+    pub seat_type: SeatType,
+    pub category: &'a Category,
+    pub price: Price,
+    pub status: SeatStatus,
+}
+
+impl<'a> SeatState<'a> {
+    /// `"B7"`: the row label and the place in the row (`"7"` on a flat show).
+    pub fn label(&self) -> SeatLabel<'a> {
+        SeatLabel::new(self.row, self.place)
+    }
+}
+
+/// A show's seat map: its layout, what a seat of each row costs, and the booked seats.
+/// Built by [`super::rules::seat_map`]; its seats are read without allocating per seat,
+/// since a map may hold 10,000 of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeatMap {
+    pub(crate) layout: Layout,
+    /// One price per row of the layout, in row order.
+    pub(crate) row_prices: Vec<Price>,
+    /// Ascending.
+    pub(crate) booked: Vec<i32>,
+}
+
+impl SeatMap {
+    /// How many seats the map has: every seat of the layout.
+    pub fn len(&self) -> usize {
+        self.layout.capacity() as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every seat, in seat-number order.
+    pub fn seats(&self) -> impl Iterator<Item = SeatState<'_>> + '_ {
+        let mut booked = self.booked.iter().copied().peekable();
+        self.layout
+            .rows()
+            .iter()
+            .zip(&self.row_prices)
+            .flat_map(|(row, &price)| (1..=row.count()).map(move |place| (row, price, place)))
+            .map(move |(row, price, place)| {
+                let seat_number = row.first_seat() + place - 1;
+                // `booked` is ascending, so one merge pass marks every seat.
+                let is_booked = booked
+                    .next_if(|&b| b <= seat_number)
+                    .is_some_and(|b| b == seat_number);
+                while booked.next_if(|&b| b <= seat_number).is_some() {}
+                let seat_type = row.seat_type(place);
+                let status = if seat_type == SeatType::Blocked {
+                    SeatStatus::Blocked
+                } else if is_booked {
+                    SeatStatus::Booked
+                } else {
+                    SeatStatus::Available
+                };
+                SeatState {
+                    seat_number,
+                    row: row.label(),
+                    place,
+                    seat_type,
+                    category: row.category(),
+                    price,
+                    status,
+                }
+            })
+    }
 }
 
 #[cfg(test)]
@@ -291,6 +571,32 @@ mod tests {
         assert!(ShowDate::parse(NaiveDate::from_ymd_opt(10_000, 1, 1).unwrap()).is_err());
         assert!(ShowDate::parse(NaiveDate::MAX).is_err());
         assert!(ShowDate::parse(NaiveDate::from_ymd_opt(9999, 12, 31).unwrap()).is_ok());
+    }
+
+    #[test]
+    fn prices_and_currencies_are_validated() {
+        assert!(Price::parse(-1).is_err());
+        assert!(Price::parse(10_000_001).is_err());
+        assert_eq!(Price::parse(1250).unwrap().get(), 1250);
+        assert!(Currency::parse("EUR").is_ok());
+        for bad in ["eur", "EURO", "E1R", ""] {
+            assert!(Currency::parse(bad).is_err(), "{bad:?}");
+        }
+        let mut errors = ValidationErrors::default();
+        let raw = BTreeMap::from([("Premium".to_owned(), 5), ("standard".to_owned(), -1)]);
+        assert_eq!(Prices::parse(&mut errors, "prices", &raw), None);
+        assert_eq!(
+            errors.0.keys().collect::<Vec<_>>(),
+            vec!["prices.Premium", "prices.standard"]
+        );
+        let mut errors = ValidationErrors::default();
+        assert_eq!(Prices::parse(&mut errors, "prices", &BTreeMap::new()), None);
+        assert!(errors.0.contains_key("prices"));
+        let ok = BTreeMap::from([("standard".to_owned(), 0)]);
+        assert_eq!(
+            Prices::parse(&mut ValidationErrors::default(), "prices", &ok),
+            Some(Prices::flat())
+        );
     }
 
     #[test]

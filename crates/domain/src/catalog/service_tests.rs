@@ -45,11 +45,40 @@ fn show(total: i32) -> Show {
         start_time: StartTime::parse(now()).unwrap(),
         total_seats: TotalSeats::parse(total.into()).unwrap(),
         available_seats: total,
+        screen: None,
+        prices: Prices::flat(),
+        currency: eur(),
     }
 }
 
+fn eur() -> Currency {
+    Currency::parse("EUR").unwrap()
+}
+
 fn service(movies: MockMovieRepository, shows: MockShowRepository) -> CatalogService {
-    CatalogService::new(Arc::new(movies), Arc::new(shows), clock())
+    with_screens(movies, shows, MockScreenRepository::new())
+}
+
+fn with_screens(
+    movies: MockMovieRepository,
+    shows: MockShowRepository,
+    screens: MockScreenRepository,
+) -> CatalogService {
+    CatalogService::new(
+        Arc::new(movies),
+        Arc::new(shows),
+        Arc::new(screens),
+        clock(),
+        eur(),
+    )
+}
+
+fn row(label: &str, count: i64) -> RowInput {
+    RowInput {
+        label: Some(label.into()),
+        count: Some(count),
+        ..Default::default()
+    }
 }
 
 #[test]
@@ -131,6 +160,7 @@ fn create_show_validates_seats_and_requires_fields() {
             screen_name: Some("1".into()),
             start_time: Some(now()),
             total_seats: Some(10_001),
+            ..Default::default()
         },
     ))
     .unwrap_err();
@@ -156,6 +186,7 @@ fn create_show_for_unknown_movie_is_a_field_error() {
             screen_name: Some("1".into()),
             start_time: Some(now()),
             total_seats: Some(10),
+            ..Default::default()
         },
     ))
     .unwrap_err();
@@ -258,14 +289,180 @@ fn shows_of_unknown_movie_is_not_found() {
 #[test]
 fn seat_map_marks_booked_seats() {
     let mut catalog = MockShowRepository::new();
-    catalog
-        .expect_booked_seats()
-        .returning(|_| Ok(Some((show(5), vec![2, 5]))));
+    catalog.expect_booked_seats().returning(|_| {
+        Ok(Some(ShowSeats {
+            show: show(5),
+            layout: Layout::flat(5),
+            booked: vec![2, 5],
+        }))
+    });
     let svc = service(MockMovieRepository::new(), catalog);
-    let (_, seats) = block_on(svc.seat_map(3)).unwrap();
-    let booked: Vec<bool> = seats.iter().map(|s| s.booked).collect();
+    let (_, map) = block_on(svc.seat_map(3)).unwrap();
+    let seats: Vec<SeatState> = map.seats().collect();
+    let booked: Vec<bool> = seats
+        .iter()
+        .map(|s| s.status == SeatStatus::Booked)
+        .collect();
     assert_eq!(booked, vec![false, true, false, false, true]);
     assert_eq!(seats.last().map(|s| s.seat_number), Some(5));
+}
+
+#[test]
+fn a_flat_show_is_free_unless_priced_and_a_screen_show_needs_prices() {
+    let mut shows = MockShowRepository::new();
+    shows
+        .expect_create_show()
+        .withf(|s| {
+            s.prices == Prices::flat()
+                && s.currency == eur()
+                && matches!(s.seating, Seating::Flat { .. })
+        })
+        .returning(|_| Ok(show(10)));
+    let svc = service(MockMovieRepository::new(), shows);
+    let flat = ShowInput {
+        movie_id: Some(1),
+        screen_name: Some("1".into()),
+        start_time: Some(now()),
+        total_seats: Some(10),
+        ..Default::default()
+    };
+    assert!(block_on(svc.create_show(&staff(), flat)).is_ok());
+    let unpriced = ShowInput {
+        movie_id: Some(1),
+        start_time: Some(now()),
+        screen_id: Some(4),
+        ..Default::default()
+    };
+    let err = block_on(svc.create_show(&staff(), unpriced)).unwrap_err();
+    assert!(matches!(err, EditCatalogError::Invalid(f) if f.0.keys().eq(["prices"])));
+}
+
+#[test]
+fn a_screen_and_a_flat_seat_count_contradict_each_other() {
+    let svc = service(MockMovieRepository::new(), MockShowRepository::new());
+    let both = ShowInput {
+        movie_id: Some(1),
+        start_time: Some(now()),
+        screen_id: Some(4),
+        total_seats: Some(10),
+        prices: Some([("standard".to_owned(), 100)].into()),
+        ..Default::default()
+    };
+    let err = block_on(svc.create_show(&staff(), both.clone())).unwrap_err();
+    assert!(matches!(err, EditCatalogError::Invalid(f) if f.0.keys().eq(["total_seats"])));
+    let err = block_on(svc.update_show(&staff(), 3, both)).unwrap_err();
+    assert!(matches!(err, EditCatalogError::Invalid(f) if f.0.keys().eq(["total_seats"])));
+}
+
+#[test]
+fn prices_that_miss_the_layout_name_each_category() {
+    let mut shows = MockShowRepository::new();
+    shows.expect_create_show().returning(|_| {
+        Err(SaveShowError::Prices {
+            missing: vec!["premium".into()],
+            unknown: vec!["vip".into()],
+        })
+    });
+    let svc = service(MockMovieRepository::new(), shows);
+    let input = ShowInput {
+        movie_id: Some(1),
+        start_time: Some(now()),
+        screen_id: Some(4),
+        prices: Some([("vip".to_owned(), 100)].into()),
+        ..Default::default()
+    };
+    let err = block_on(svc.create_show(&staff(), input)).unwrap_err();
+    let EditCatalogError::Invalid(fields) = err else {
+        panic!("expected Invalid, got {err:?}")
+    };
+    assert_eq!(
+        fields.0.keys().collect::<Vec<_>>(),
+        vec!["prices.premium", "prices.vip"]
+    );
+}
+
+#[test]
+fn create_screen_reports_every_layout_problem_by_row() {
+    let svc = service(MockMovieRepository::new(), MockShowRepository::new());
+    let input = ScreenInput {
+        name: Some(" ".into()),
+        rows: Some(vec![row("A", 5), row("A", 0)]),
+    };
+    let err = block_on(svc.create_screen(&staff(), input)).unwrap_err();
+    let EditCatalogError::Invalid(fields) = err else {
+        panic!("expected Invalid, got {err:?}")
+    };
+    assert_eq!(
+        fields.0.keys().collect::<Vec<_>>(),
+        vec!["name", "rows[1].count", "rows[1].label"]
+    );
+    let err = block_on(svc.create_screen(&staff(), ScreenInput::default())).unwrap_err();
+    assert!(matches!(err, EditCatalogError::Invalid(f) if f.0.keys().eq(["name", "rows"])));
+}
+
+#[test]
+fn create_screen_stores_the_parsed_layout() {
+    let mut screens = MockScreenRepository::new();
+    screens
+        .expect_create_screen()
+        .withf(|s| s.name.as_str() == "Screen 1" && s.layout.capacity() == 12)
+        .returning(|s| {
+            Ok(Screen {
+                id: ScreenId(1),
+                name: s.name,
+                layout: s.layout,
+            })
+        });
+    let svc = with_screens(
+        MockMovieRepository::new(),
+        MockShowRepository::new(),
+        screens,
+    );
+    let screen = block_on(svc.create_screen(
+        &staff(),
+        ScreenInput {
+            name: Some("Screen 1".into()),
+            rows: Some(vec![row("A", 5), row("B", 7)]),
+        },
+    ))
+    .unwrap();
+    assert_eq!(screen.layout.rows()[1].first_seat(), 6);
+}
+
+#[test]
+fn a_screen_in_use_is_a_conflict_and_only_staff_edit_screens() {
+    let mut screens = MockScreenRepository::new();
+    screens
+        .expect_update_screen()
+        .returning(|_, _| Err(ScreenEditError::InUse));
+    screens
+        .expect_delete_screen()
+        .returning(|_| Err(ScreenEditError::InUse));
+    let svc = with_screens(
+        MockMovieRepository::new(),
+        MockShowRepository::new(),
+        screens,
+    );
+    let relayout = ScreenInput {
+        rows: Some(vec![row("A", 3)]),
+        ..Default::default()
+    };
+    assert_eq!(
+        block_on(svc.update_screen(&staff(), 1, relayout.clone())).unwrap_err(),
+        EditCatalogError::ScreenInUse
+    );
+    assert_eq!(
+        block_on(svc.delete_screen(&staff(), 1)).unwrap_err(),
+        EditCatalogError::ScreenInUse
+    );
+    assert_eq!(
+        block_on(svc.update_screen(&plain(), 1, relayout)).unwrap_err(),
+        EditCatalogError::Forbidden
+    );
+    assert_eq!(
+        block_on(svc.create_screen(&plain(), ScreenInput::default())).unwrap_err(),
+        EditCatalogError::Forbidden
+    );
 }
 
 #[test]

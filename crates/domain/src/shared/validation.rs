@@ -28,6 +28,13 @@ impl ValidationErrors {
         self.0.is_empty()
     }
 
+    /// Adds every problem of `other`, as when a part of a request was parsed apart.
+    pub fn merge(&mut self, other: Self) {
+        for (field, problems) in other.0 {
+            self.0.entry(field).or_default().extend(problems);
+        }
+    }
+
     /// Ok when nothing was recorded, so a parser can collect every problem first.
     pub fn into_result(self) -> Result<(), Self> {
         if self.is_empty() {

@@ -1,5 +1,6 @@
-//! Bookings: the booking transaction (lock the show shared, check the rules, insert the
-//! free seats in order, all or none) and the cancel transaction (lock the booking).
+//! Bookings: the booking transaction (lock the show shared, read its layout and prices,
+//! check the rules, insert the free seats in order with their labels and prices, all or
+//! none) and the cancel transaction (lock the booking).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -9,11 +10,12 @@ use domain::booking::rules;
 use domain::*;
 
 use super::idempotency::{claim_lost, store_answer};
+use super::seating::SeatingOps;
 use super::DieselStore;
 use crate::db::{db_error, foreign_key_violation, found, is_retryable, unique_violation};
-use crate::rows::{bookings_of, snapshot, to_naive, BookingRow, ShowLockRow};
+use crate::rows::{bookings_of, currency, snapshot, to_naive, BookingRow, ShowLockRow};
 use crate::schema::{bookings, shows, users};
-use crate::sql::BackendOps;
+use crate::sql::{BackendOps, SHOW_LOCK_COLUMNS};
 use crate::tx::{refuse, rule, with_conn, write_tx, TxError};
 
 /// How many times a booking is retried after a serialization failure or deadlock.
@@ -32,9 +34,24 @@ impl DieselStore {
             let Some(locked) = conn.show_for_share(show.0).await? else {
                 return refuse(BookError::ShowNotFound);
             };
-            rule(rules::check_booking(&snapshot(locked)?, seats, now))?;
+            // Under the show's lock its screen cannot change, and a screen that a show
+            // uses cannot change its layout: what is read here holds until the commit.
+            let sale = ShowForSale {
+                snapshot: snapshot(&locked)?,
+                layout: conn.layout_of(locked.screen_id, locked.total_seats).await?,
+                prices: conn.prices_of(show.0).await?,
+                currency: currency(&locked.currency)?,
+            };
+            rule(rules::check_booking(&sale, seats, now))?;
+            let tickets = Ticket::for_seats(&sale, seats)?;
             let inserted = conn
-                .insert_free_seats(show.0, user.id.0, seats, to_naive(now))
+                .insert_free_seats(
+                    show.0,
+                    user.id.0,
+                    &tickets,
+                    sale.currency.as_str(),
+                    to_naive(now),
+                )
                 .await?;
             if inserted.len() < seats.len() {
                 let got: Vec<i32> = inserted.iter().map(|b| b.seat_number).collect();
@@ -155,14 +172,14 @@ impl BookingRepository for DieselStore {
             };
             let show: ShowLockRow = shows::table
                 .find(row.show_id)
-                .select((shows::id, shows::start_time, shows::total_seats))
+                .select(SHOW_LOCK_COLUMNS)
                 .first(conn)
                 .await?;
             let booking = row.into_booking(user.username.clone())?;
             rule(rules::check_cancel(
                 &booking,
                 user.id,
-                &snapshot(show)?,
+                &snapshot(&show)?,
                 now,
             ))?;
             let updated = diesel::update(bookings::table.find(id.0))

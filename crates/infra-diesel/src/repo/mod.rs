@@ -6,6 +6,8 @@
 mod bookings;
 pub(crate) mod idempotency;
 mod movies;
+mod screens;
+mod seating;
 mod sessions;
 mod shows;
 mod users;

@@ -1,20 +1,22 @@
-//! Shows, with their movie's title and their available seats counted from the
-//! confirmed bookings. Staff edits lock the show so that no booking slips in between
-//! a rule's check and the change.
+//! Shows, with their movie's title, their prices, and their available seats counted
+//! from the confirmed bookings and the blocked seats of their screen. Staff edits lock
+//! the show so that no booking slips in between a rule's check and the change, and the
+//! screen they put a show on, so that its layout cannot change meanwhile.
 
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Integer};
 use diesel_async::RunQueryDsl;
 use domain::catalog::rules;
 use domain::*;
 
+use super::seating::SeatingOps;
 use super::DieselStore;
 use crate::db::{db_error, foreign_key_violation, found};
-use crate::rows::{to_naive, NewShowRow, ShowChanges, ShowRow};
-use crate::schema::{bookings, movies, shows};
+use crate::rows::{layout_from_json, prices_by_show, to_naive, NewShowRow, ShowChanges, ShowRow};
+use crate::schema::{bookings, movies, show_prices, shows};
 use crate::sql::{confirmed, BackendOps};
 use crate::tx::{refuse, rule, with_conn, write_tx, TxError};
 
@@ -26,6 +28,8 @@ const SHOW_COLUMNS: (
     shows::screen_name,
     shows::start_time,
     shows::total_seats,
+    shows::screen_id,
+    shows::currency,
 ) = (
     shows::id,
     shows::movie_id,
@@ -33,6 +37,8 @@ const SHOW_COLUMNS: (
     shows::screen_name,
     shows::start_time,
     shows::total_seats,
+    shows::screen_id,
+    shows::currency,
 );
 
 /// The confirmed bookings of the show of the current row, as a correlated subquery.
@@ -47,6 +53,47 @@ fn confirmed_bookings_of_show() -> diesel::expression::SqlLiteral<BigInt> {
     diesel::dsl::sql::<BigInt>(&CONFIRMED_OF_SHOW)
 }
 
+/// The blocked seats of the current row's screen (0 for a flat show), as stored beside
+/// the screen's layout so that a list need not parse layouts.
+fn blocked_seats_of_show() -> diesel::expression::SqlLiteral<Integer> {
+    diesel::dsl::sql::<Integer>(
+        "COALESCE((SELECT screens.blocked_seats FROM screens WHERE screens.id = shows.screen_id), 0)",
+    )
+}
+
+/// The prices of these shows, by show.
+macro_rules! prices_of_shows {
+    ($conn:expr, $ids:expr) => {
+        show_prices::table
+            .filter(show_prices::show_id.eq_any($ids))
+            .select((
+                show_prices::show_id,
+                show_prices::category,
+                show_prices::price,
+            ))
+            .load::<(i64, String, i32)>($conn)
+            .await
+            .map_err(db_error)
+            .and_then(prices_by_show)
+    };
+}
+
+/// Shows from their rows, each with its prices.
+fn shows_of(
+    rows: Vec<(ShowRow, i64, i32)>,
+    mut prices: std::collections::BTreeMap<i64, Prices>,
+) -> Result<Vec<Show>, StoreError> {
+    rows.into_iter()
+        .map(|(row, booked, blocked)| {
+            let id = row.id;
+            let prices = prices
+                .remove(&id)
+                .ok_or_else(|| StoreError::Unexpected(format!("show {id} has no prices")))?;
+            row.into_show(booked, blocked, prices)
+        })
+        .collect()
+}
+
 impl DieselStore {
     /// Shows with their movie titles and available seats, in start-time order.
     async fn shows_where(
@@ -54,7 +101,7 @@ impl DieselStore {
         filter: &ShowFilter,
         page: Page,
     ) -> Result<Listing<Show>, StoreError> {
-        let (rows, total): (Vec<(ShowRow, i64, i64)>, i64) = with_conn!(&self.db, |conn| {
+        let read = with_conn!(&self.db, |conn| {
             macro_rules! filtered {
                 () => {{
                     let mut query = shows::table.inner_join(movies::table).into_boxed::<DB>();
@@ -78,11 +125,12 @@ impl DieselStore {
             // One query for the page, its shows' confirmed bookings and the total: a
             // correlated count per listed show, and the total as a window over the
             // filtered rows (computed before LIMIT/OFFSET).
-            let rows: Vec<(ShowRow, i64, i64)> = filtered!()
+            let rows: Vec<(ShowRow, i64, i32, i64)> = filtered!()
                 .order((shows::start_time.asc(), shows::id.asc()))
                 .select((
                     SHOW_COLUMNS,
                     confirmed_bookings_of_show(),
+                    blocked_seats_of_show(),
                     diesel::dsl::sql::<BigInt>("count(*) OVER ()"),
                 ))
                 .limit(page.limit)
@@ -91,7 +139,7 @@ impl DieselStore {
                 .await
                 .map_err(db_error)?;
             let total = match <[_]>::first(&rows) {
-                Some((_, _, total)) => *total,
+                Some((_, _, _, total)) => *total,
                 // Past the last page the window has no row to ride on.
                 None if page.offset > 0 => filtered!()
                     .count()
@@ -100,27 +148,45 @@ impl DieselStore {
                     .map_err(db_error)?,
                 None => 0,
             };
-            Ok::<_, StoreError>((rows, total))
+            let ids: Vec<i64> = rows.iter().map(|(row, ..)| row.id).collect();
+            let prices = prices_of_shows!(conn, ids)?;
+            Ok::<_, StoreError>((rows, total, prices))
         })?;
-        let items = rows
+        let (rows, total, prices) = read;
+        let rows = rows
             .into_iter()
-            .map(|(row, booked, _)| row.into_show(booked))
-            .collect::<Result<_, _>>()?;
-        Ok(Listing { items, total })
+            .map(|(row, booked, blocked, _)| (row, booked, blocked))
+            .collect();
+        Ok(Listing {
+            items: shows_of(rows, prices)?,
+            total,
+        })
     }
 
     async fn show_by_id(&self, id: ShowId) -> Result<Option<Show>, StoreError> {
-        let row: Option<(ShowRow, i64)> = with_conn!(&self.db, |conn| {
-            found(
+        let found_show = with_conn!(&self.db, |conn| {
+            let row: Option<(ShowRow, i64, i32)> = found(
                 shows::table
                     .inner_join(movies::table)
                     .filter(shows::id.eq(id.0))
-                    .select((SHOW_COLUMNS, confirmed_bookings_of_show()))
+                    .select((
+                        SHOW_COLUMNS,
+                        confirmed_bookings_of_show(),
+                        blocked_seats_of_show(),
+                    ))
                     .first(conn)
                     .await,
-            )
+            )?;
+            let Some(row) = row else {
+                return Ok(None);
+            };
+            let prices = prices_of_shows!(conn, [id.0])?;
+            Ok::<_, StoreError>(Some((row, prices)))
         })?;
-        row.map(|(row, booked)| row.into_show(booked)).transpose()
+        let Some((row, prices)) = found_show else {
+            return Ok(None);
+        };
+        Ok(shows_of(vec![row], prices)?.pop())
     }
 }
 
@@ -139,45 +205,105 @@ impl ShowRepository for DieselStore {
     }
 
     async fn create_show(&self, show: NewShow) -> Result<Show, SaveShowError> {
-        let row = NewShowRow::from(show);
-        let created: Result<i64, TxError<SaveShowError>> = write_tx!(&self.db, |conn| {
-            Ok(diesel::insert_into(shows::table)
+        let show = &show;
+        let result: Result<i64, TxError<SaveShowError>> = write_tx!(&self.db, |conn| {
+            let (layout, screen_name, screen_id) = match &show.seating {
+                Seating::Flat {
+                    screen_name,
+                    total_seats,
+                } => (
+                    Layout::flat(total_seats.get()),
+                    screen_name.as_str().to_owned(),
+                    None,
+                ),
+                Seating::Screen(screen) => {
+                    // Shared: other shows may be put on it meanwhile, but its layout
+                    // cannot change until this show exists and holds it.
+                    let Some(row) = conn.screen_for_share(screen.0).await? else {
+                        return refuse(SaveShowError::ScreenNotFound);
+                    };
+                    (layout_from_json(&row.layout)?, row.name, Some(row.id))
+                }
+            };
+            rule(rules::check_prices(&layout, &show.prices))?;
+            let row = NewShowRow {
+                movie_id: show.movie_id.0,
+                screen_name,
+                start_time: to_naive(show.start_time.get()),
+                total_seats: layout.capacity(),
+                screen_id,
+                currency: show.currency.as_str().to_owned(),
+            };
+            let inserted = diesel::insert_into(shows::table)
                 .values(&row)
                 .returning(shows::id)
                 .get_result(conn)
-                .await?)
+                .await;
+            let id = match inserted {
+                Err(e) if foreign_key_violation(&e) => return refuse(SaveShowError::MovieNotFound),
+                other => other?,
+            };
+            conn.replace_prices(id, &show.prices).await?;
+            Ok(id)
         });
-        let id = created.map_err(|e| match e {
-            TxError::Db(e) if foreign_key_violation(&e) => SaveShowError::MovieNotFound,
-            other => other.into_error(),
-        })?;
+        let id = result.map_err(TxError::into_error)?;
         self.show_by_id(ShowId(id))
             .await?
             .ok_or(SaveShowError::ShowNotFound)
     }
 
     async fn update_show(&self, id: ShowId, patch: ShowPatch) -> Result<Show, SaveShowError> {
-        let new_total = patch.total_seats;
-        let changes = (!patch.is_empty()).then(|| ShowChanges::from(patch));
-        let changes = &changes;
+        let patch = &patch;
         let result: Result<(), TxError<SaveShowError>> = write_tx!(&self.db, |conn| {
             // Exclusive lock: waits for in-flight bookings (they hold it shared), so the
-            // highest booked seat read below is final until we commit.
-            if conn.show_for_update(id.0).await?.is_none() {
+            // booked seats read below are final until we commit.
+            let Some(locked) = conn.show_for_update(id.0).await? else {
                 return refuse(SaveShowError::ShowNotFound);
+            };
+            rule(rules::check_flat_edit(locked.screen_id.is_some(), patch))?;
+            let mut changes = ShowChanges {
+                movie_id: patch.movie_id.map(|m| m.0),
+                screen_name: patch.screen_name.as_ref().map(|n| n.as_str().to_owned()),
+                start_time: patch.start_time.map(|t| to_naive(t.get())),
+                ..Default::default()
+            };
+            // The seats the show ends up with, when the patch changes them. Naming the
+            // screen the show is on already changes nothing (and takes no lock on it).
+            let new_layout = match (patch.screen, patch.total_seats) {
+                (Some(screen), _) if locked.screen_id != Some(screen.0) => {
+                    let Some(row) = conn.screen_for_share(screen.0).await? else {
+                        return refuse(SaveShowError::ScreenNotFound);
+                    };
+                    changes.screen_id = Some(row.id);
+                    changes.screen_name = Some(row.name);
+                    Some(layout_from_json(&row.layout)?)
+                }
+                (Some(_), _) => None,
+                (None, Some(total)) => Some(Layout::flat(total.get())),
+                (None, None) => None,
+            };
+            if let Some(layout) = &new_layout {
+                changes.total_seats = Some(layout.capacity());
+                let booked = conn.booked_of(id.0).await?;
+                rule(rules::check_layout_fits(layout, &booked))?;
             }
-            if let Some(total) = new_total {
-                let highest: Option<i32> = bookings::table
-                    .filter(bookings::show_id.eq(id.0))
-                    .filter(bookings::status.eq(confirmed()))
-                    .select(diesel::dsl::max(bookings::seat_number))
-                    .first(conn)
-                    .await?;
-                rule(rules::check_total_seats(total, highest))?;
+            if new_layout.is_some() || patch.prices.is_some() {
+                let layout = match new_layout {
+                    Some(layout) => layout,
+                    None => conn.layout_of(locked.screen_id, locked.total_seats).await?,
+                };
+                let prices = match &patch.prices {
+                    Some(prices) => prices.clone(),
+                    None => conn.prices_of(id.0).await?,
+                };
+                rule(rules::check_prices(&layout, &prices))?;
+                if patch.prices.is_some() {
+                    conn.replace_prices(id.0, &prices).await?;
+                }
             }
-            if let Some(changes) = changes {
+            if !changes.is_empty() {
                 let updated = diesel::update(shows::table.find(id.0))
-                    .set(changes)
+                    .set(&changes)
                     .execute(conn)
                     .await;
                 match updated {
@@ -215,8 +341,8 @@ impl ShowRepository for DieselStore {
         result.map_err(TxError::into_error)
     }
 
-    async fn booked_seats(&self, id: ShowId) -> Result<Option<(Show, Vec<i32>)>, StoreError> {
-        let found_show: Option<(ShowRow, Vec<i32>)> = with_conn!(&self.db, |conn| {
+    async fn booked_seats(&self, id: ShowId) -> Result<Option<ShowSeats>, StoreError> {
+        let found_show = with_conn!(&self.db, |conn| {
             let row: Option<ShowRow> = found(
                 shows::table
                     .inner_join(movies::table)
@@ -228,21 +354,27 @@ impl ShowRepository for DieselStore {
             let Some(row) = row else {
                 return Ok(None);
             };
-            let seats: Vec<i32> = bookings::table
-                .filter(bookings::show_id.eq(id.0))
-                .filter(bookings::status.eq(confirmed()))
-                .order(bookings::seat_number.asc())
-                .select(bookings::seat_number)
-                .load(conn)
+            let booked = conn.booked_of(id.0).await.map_err(db_error)?;
+            let layout = conn
+                .layout_of::<StoreError>(row.screen_id, row.total_seats)
                 .await
-                .map_err(db_error)?;
-            Ok::<_, StoreError>(Some((row, seats)))
+                .map_err(TxError::into_error)?;
+            let prices = conn
+                .prices_of::<StoreError>(id.0)
+                .await
+                .map_err(TxError::into_error)?;
+            Ok::<_, StoreError>(Some((row, booked, layout, prices)))
         })?;
-        let Some((row, seats)) = found_show else {
+        let Some((row, booked, layout, prices)) = found_show else {
             return Ok(None);
         };
-        // Counted from the same list, so the map and the count always agree.
-        let show = row.into_show(seats.len() as i64)?;
-        Ok(Some((show, seats)))
+        // Counted from the same reads, so the map and the count always agree.
+        let blocked = layout.blocked_seats().len() as i32;
+        let show = row.into_show(booked.len() as i64, blocked, prices)?;
+        Ok(Some(ShowSeats {
+            show,
+            layout,
+            booked,
+        }))
     }
 }

@@ -8,10 +8,10 @@ mod sqlite;
 use async_trait::async_trait;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use domain::{BookingStatus, SeatSelection};
+use domain::{BookingStatus, Ticket};
 
-use crate::rows::{BookingRow, RefreshTokenRow, ShowLockRow};
-use crate::schema::{bookings, refresh_tokens, shows};
+use crate::rows::{BookingRow, RefreshTokenRow, ScreenRow, ShowLockRow};
+use crate::schema::{bookings, refresh_tokens, screens, shows};
 
 /// The status every confirmed-seat query filters on, from the domain's own spelling.
 pub(crate) fn confirmed() -> &'static str {
@@ -28,13 +28,20 @@ pub(crate) trait BackendOps {
     /// The ids of a movie's shows, locked in id order.
     async fn movie_shows_for_update(&mut self, movie: i64) -> QueryResult<Vec<i64>>;
     async fn booking_for_update(&mut self, id: i64) -> QueryResult<Option<BookingRow>>;
-    /// Books the seats of `seats` that are free, in ascending order, and returns the new
-    /// bookings; a seat held by a confirmed booking is skipped, never an error.
+    /// The screen, with a shared lock on PostgreSQL: creating or moving a show onto it
+    /// keeps its layout from changing (and the screen from going) until the commit.
+    async fn screen_for_share(&mut self, id: i64) -> QueryResult<Option<ScreenRow>>;
+    /// The screen, locked against new shows on it and other edits.
+    async fn screen_for_update(&mut self, id: i64) -> QueryResult<Option<ScreenRow>>;
+    /// Books the seats of `tickets` (ascending) that are free, each with its label and
+    /// price, and returns the new bookings; a seat held by a confirmed booking is
+    /// skipped, never an error.
     async fn insert_free_seats(
         &mut self,
         show: i64,
         user: i64,
-        seats: &SeatSelection,
+        tickets: &[Ticket],
+        currency: &str,
         at: NaiveDateTime,
     ) -> QueryResult<Vec<BookingRow>>;
     /// A refresh token's record, locked: of two exchanges of one token, the second
@@ -57,16 +64,38 @@ pub(crate) trait BackendOps {
     ) -> QueryResult<usize>;
 }
 
+/// The columns of a [`ShowLockRow`], in its fields' order.
+pub(crate) type ShowLockColumns = (
+    shows::id,
+    shows::start_time,
+    shows::total_seats,
+    shows::screen_id,
+    shows::currency,
+);
+pub(crate) const SHOW_LOCK_COLUMNS: ShowLockColumns = (
+    shows::id,
+    shows::start_time,
+    shows::total_seats,
+    shows::screen_id,
+    shows::currency,
+);
+
 /// What a booking or a staff edit reads of a show before the row lock (if any) is added.
 fn show_lock_row(
     id: i64,
-) -> diesel::dsl::Select<
-    diesel::dsl::Find<shows::table, i64>,
-    (shows::id, shows::start_time, shows::total_seats),
-> {
-    shows::table
-        .find(id)
-        .select((shows::id, shows::start_time, shows::total_seats))
+) -> diesel::dsl::Select<diesel::dsl::Find<shows::table, i64>, ShowLockColumns> {
+    shows::table.find(id).select(SHOW_LOCK_COLUMNS)
+}
+
+/// The columns of a [`ScreenRow`], in its fields' order.
+pub(crate) type ScreenColumns = (screens::id, screens::name, screens::layout);
+pub(crate) const SCREEN_COLUMNS: ScreenColumns = (screens::id, screens::name, screens::layout);
+
+/// One screen, before the row lock (if any) is added.
+fn screen_row(
+    id: i64,
+) -> diesel::dsl::Select<diesel::dsl::Find<screens::table, i64>, ScreenColumns> {
+    screens::table.find(id).select(SCREEN_COLUMNS)
 }
 
 /// The shows of one movie, in id order.

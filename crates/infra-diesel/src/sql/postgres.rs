@@ -6,10 +6,13 @@ use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
-use domain::SeatSelection;
+use domain::Ticket;
 
-use super::{booking_row, confirmed, movie_show_ids, refresh_token_row, show_lock_row, BackendOps};
-use crate::rows::{BookingRow, RefreshTokenRow, ShowLockRow};
+use super::{
+    booking_row, confirmed, movie_show_ids, refresh_token_row, screen_row, show_lock_row,
+    BackendOps,
+};
+use crate::rows::{BookingRow, RefreshTokenRow, ScreenRow, ShowLockRow};
 
 #[async_trait]
 impl BackendOps for AsyncPgConnection {
@@ -29,17 +32,29 @@ impl BackendOps for AsyncPgConnection {
         booking_row(id).for_update().first(self).await.optional()
     }
 
+    async fn screen_for_share(&mut self, id: i64) -> QueryResult<Option<ScreenRow>> {
+        screen_row(id).for_share().first(self).await.optional()
+    }
+
+    async fn screen_for_update(&mut self, id: i64) -> QueryResult<Option<ScreenRow>> {
+        screen_row(id).for_update().first(self).await.optional()
+    }
+
     async fn insert_free_seats(
         &mut self,
         show: i64,
         user: i64,
-        seats: &SeatSelection,
+        tickets: &[Ticket],
+        currency: &str,
         at: NaiveDateTime,
     ) -> QueryResult<Vec<BookingRow>> {
         InsertFreeSeats {
             user_id: user,
             show_id: show,
-            seats: seats.numbers(),
+            seats: tickets.iter().map(|t| t.seat_number).collect(),
+            prices: tickets.iter().map(|t| t.price.get()).collect(),
+            labels: tickets.iter().map(|t| t.label.clone()).collect(),
+            currency: currency.to_owned(),
             booking_time: at,
         }
         .get_results(self)
@@ -102,8 +117,10 @@ impl BackendOps for AsyncPgConnection {
 /// The booking insert on PostgreSQL, one statement for any number of seats:
 ///
 /// ```sql
-/// INSERT INTO bookings (user_id, show_id, seat_number, status, booking_time)
-/// SELECT $1, $2, seat, 'CONFIRMED', $3 FROM unnest($4) WITH ORDINALITY AS t(seat, n) ORDER BY n
+/// INSERT INTO bookings (user_id, show_id, seat_number, status, booking_time, price,
+///                       currency, seat_label)
+/// SELECT $1, $2, seat, 'CONFIRMED', $3, price, $4, label
+/// FROM unnest($5, $6, $7) WITH ORDINALITY AS t(seat, price, label, n) ORDER BY n
 /// ON CONFLICT (show_id, seat_number) WHERE status = 'CONFIRMED' DO NOTHING RETURNING ...
 /// ```
 ///
@@ -120,7 +137,11 @@ impl BackendOps for AsyncPgConnection {
 struct InsertFreeSeats {
     user_id: i64,
     show_id: i64,
+    /// Three arrays of one length: each seat with its price and label.
     seats: Vec<i32>,
+    prices: Vec<i32>,
+    labels: Vec<String>,
+    currency: String,
     booking_time: NaiveDateTime,
 }
 
@@ -132,7 +153,8 @@ impl QueryId for InsertFreeSeats {
 impl QueryFragment<diesel::pg::Pg> for InsertFreeSeats {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
         out.push_sql(
-            "INSERT INTO bookings (user_id, show_id, seat_number, status, booking_time) SELECT ",
+            "INSERT INTO bookings (user_id, show_id, seat_number, status, booking_time, \
+             price, currency, seat_label) SELECT ",
         );
         out.push_bind_param::<BigInt, _>(&self.user_id)?;
         out.push_sql(", ");
@@ -141,16 +163,23 @@ impl QueryFragment<diesel::pg::Pg> for InsertFreeSeats {
         out.push_sql(confirmed());
         out.push_sql("', ");
         out.push_bind_param::<Timestamp, _>(&self.booking_time)?;
-        out.push_sql(" FROM unnest(");
+        out.push_sql(", price, ");
+        out.push_bind_param::<Text, _>(&self.currency)?;
+        out.push_sql(", label FROM unnest(");
         out.push_bind_param::<Array<Integer>, _>(&self.seats)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Integer>, _>(&self.prices)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.labels)?;
         out.push_sql(
-            ") WITH ORDINALITY AS t(seat, n) ORDER BY n \
+            ") WITH ORDINALITY AS t(seat, price, label, n) ORDER BY n \
              ON CONFLICT (show_id, seat_number) WHERE status = '",
         );
         out.push_sql(confirmed());
         out.push_sql(
             "' DO NOTHING \
-             RETURNING id, user_id, show_id, seat_number, status, booking_time, cancelled_at",
+             RETURNING id, user_id, show_id, seat_number, status, booking_time, cancelled_at, \
+             price, currency, seat_label",
         );
         Ok(())
     }
@@ -165,5 +194,8 @@ impl Query for InsertFreeSeats {
         Text,
         Timestamp,
         Nullable<Timestamp>,
+        Integer,
+        Text,
+        Text,
     );
 }

@@ -5,11 +5,14 @@ use async_trait::async_trait;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
-use domain::SeatSelection;
+use domain::Ticket;
 
-use super::{booking_row, confirmed, movie_show_ids, refresh_token_row, show_lock_row, BackendOps};
+use super::{
+    booking_row, confirmed, movie_show_ids, refresh_token_row, screen_row, show_lock_row,
+    BackendOps,
+};
 use crate::db::SqliteConn;
-use crate::rows::{BookingRow, NewBookingRow, RefreshTokenRow, ShowLockRow};
+use crate::rows::{BookingRow, NewBookingRow, RefreshTokenRow, ScreenRow, ShowLockRow};
 use crate::schema::{bookings, refresh_tokens};
 
 #[async_trait]
@@ -30,29 +33,41 @@ impl BackendOps for SqliteConn {
         booking_row(id).first(self).await.optional()
     }
 
+    async fn screen_for_share(&mut self, id: i64) -> QueryResult<Option<ScreenRow>> {
+        self.screen_for_update(id).await
+    }
+
+    async fn screen_for_update(&mut self, id: i64) -> QueryResult<Option<ScreenRow>> {
+        screen_row(id).first(self).await.optional()
+    }
+
     async fn insert_free_seats(
         &mut self,
         show: i64,
         user: i64,
-        seats: &SeatSelection,
+        tickets: &[Ticket],
+        currency: &str,
         at: NaiveDateTime,
     ) -> QueryResult<Vec<BookingRow>> {
         let booked: Vec<i32> = bookings::table
             .filter(bookings::show_id.eq(show))
-            .filter(bookings::seat_number.eq_any(seats.numbers()))
+            .filter(bookings::seat_number.eq_any(tickets.iter().map(|t| t.seat_number)))
             .filter(bookings::status.eq(confirmed()))
             .select(bookings::seat_number)
             .load(self)
             .await?;
-        let free = seats.missing_from(&booked);
-        let mut inserted = Vec::with_capacity(free.len());
-        for seat_number in free {
+        let free = tickets.iter().filter(|t| !booked.contains(&t.seat_number));
+        let mut inserted = Vec::with_capacity(tickets.len());
+        for ticket in free {
             let row = NewBookingRow {
                 user_id: user,
                 show_id: show,
-                seat_number,
+                seat_number: ticket.seat_number,
                 status: confirmed(),
                 booking_time: at,
+                price: ticket.price.get(),
+                currency,
+                seat_label: &ticket.label,
             };
             inserted.push(
                 diesel::insert_into(bookings::table)

@@ -27,6 +27,12 @@ pub struct BookingResponse {
     pub status: String,
     pub booking_time: DateTime<Utc>,
     pub cancelled_at: Option<DateTime<Utc>>,
+    /// The seat's label when booked, e.g. `B7` (the number on a flat show).
+    pub seat_label: String,
+    /// What the seat cost when booked, in minor units (cents) of `currency`.
+    pub price: i32,
+    /// ISO 4217, e.g. `EUR`.
+    pub currency: String,
 }
 
 #[derive(Debug, Serialize, Apiv2Schema)]
@@ -52,8 +58,27 @@ impl From<Booking> for BookingResponse {
             status: booking.status.as_str().into(),
             booking_time: booking.booking_time,
             cancelled_at: booking.cancelled_at,
+            seat_label: booking.seat_label,
+            price: booking.price.get(),
+            currency: booking.currency.as_str().to_owned(),
         }
     }
+}
+
+#[derive(Debug, Deserialize, Apiv2Schema)]
+pub struct BestSeatsQuery {
+    /// How many adjacent seats, 1 to 10.
+    pub count: Option<i64>,
+    /// Only seats of this category.
+    pub category: Option<String>,
+    /// `true`: only wheelchair places; otherwise none.
+    pub wheelchair: Option<bool>,
+}
+
+#[derive(Debug, Serialize, Apiv2Schema)]
+pub struct BestSeatsResponse {
+    /// Adjacent seats of one row, ascending.
+    pub seat_numbers: Vec<i32>,
 }
 
 impl From<&BookRequest> for BookInput {

@@ -1,6 +1,6 @@
 //! How the booking use cases' errors answer over HTTP.
 
-use domain::{BookError, BookingsError, CancelError, ValidationErrors};
+use domain::{BestSeatsError, BookError, BookingsError, CancelError, ValidationErrors};
 
 use crate::http::ApiError;
 
@@ -36,10 +36,44 @@ impl From<BookError> for ApiError {
                 e.body.seats = Some(seats);
                 e
             }
+            BookError::SeatBlocked { seats } => {
+                let mut e = Self::conflict(
+                    "seat_blocked",
+                    format!("seat(s) {seats:?} are blocked and never bookable"),
+                );
+                e.body.seats = Some(seats);
+                e
+            }
             BookError::UserNotFound => {
                 Self::unauthorized("token_invalid", "the user of this token no longer exists")
             }
             BookError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<BestSeatsError> for ApiError {
+    fn from(error: BestSeatsError) -> Self {
+        match error {
+            BestSeatsError::Invalid(fields) => {
+                // The count is a seat request, as for booking and holding; a malformed or
+                // unknown category alone is plain invalid input.
+                let seats = fields.0.contains_key("count");
+                let mut e = Self::invalid(fields);
+                if seats {
+                    e.body.code = "invalid_seat".into();
+                }
+                e
+            }
+            BestSeatsError::ShowNotFound => Self::not_found("show"),
+            BestSeatsError::ShowStarted => {
+                Self::conflict("show_started", "the show has already started")
+            }
+            BestSeatsError::NoAdjacentSeats => Self::conflict(
+                "no_adjacent_seats",
+                "no block of that many adjacent free seats fits the request",
+            ),
+            BestSeatsError::Store(error) => error.into(),
         }
     }
 }

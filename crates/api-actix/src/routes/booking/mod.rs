@@ -70,8 +70,9 @@ impl OperationModifier for Booked {
 ///
 /// Books `seat_number`, or every seat of `seat_numbers` (1 to 10, distinct) or none.
 /// Of any number of concurrent requests for a seat exactly one succeeds; the others get
-/// 409 `seat_taken` with the taken seats in `seats`. A show that has started: 409
-/// `show_started`.
+/// 409 `seat_taken` with the taken seats in `seats`. A blocked seat: 409 `seat_blocked`
+/// with `seats`. A show that has started: 409 `show_started`. Each booking keeps its
+/// seat's label and price.
 #[api_v2_operation(tags(Booking))]
 pub async fn book(
     req: HttpRequest,
@@ -99,6 +100,32 @@ pub async fn book(
         answer_committed(&req);
     }
     Ok(Rendered::new(render(&bookings)))
+}
+
+/// Best available seats
+///
+/// The seats `count` adjacent seats would get now: one row, never across an aisle, of
+/// `category` when given, wheelchair places only with `wheelchair=true` (and none
+/// otherwise); blocks that strand no single free seat first, then the row nearest
+/// two-thirds of the way back, then the block nearest the row's middle. Nothing is
+/// held. None fits: 409 `no_adjacent_seats`.
+#[api_v2_operation(tags(Booking))]
+pub async fn best_seats(
+    state: web::Data<AppState>,
+    _caller: Authenticated,
+    show: web::Path<i64>,
+    query: web::Query<BestSeatsQuery>,
+) -> Result<web::Json<BestSeatsResponse>, ApiError> {
+    let seat_numbers = state
+        .bookings
+        .best_seats(
+            *show,
+            query.count,
+            query.category.as_deref(),
+            query.wheelchair,
+        )
+        .await?;
+    Ok(web::Json(BestSeatsResponse { seat_numbers }))
 }
 
 /// List my bookings

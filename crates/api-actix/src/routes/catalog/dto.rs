@@ -1,9 +1,15 @@
 //! The JSON shapes of the catalogue routes, documented for OpenAPI, and their
 //! conversions from and to domain types.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::{Movie, MovieInput, SeatState, Show, ShowInput, ShowQuery};
+use domain::{
+    Movie, MovieInput, Prices, SeatLabel, SeatMap, SeatState, Show, ShowInput, ShowQuery,
+};
 use paperclip::actix::Apiv2Schema;
+use paperclip::v2::models::DataType;
+use paperclip::v2::schema::TypedData;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Default, Deserialize, Apiv2Schema)]
@@ -36,6 +42,12 @@ pub struct ShowRequest {
     pub start_time: Option<DateTime<Utc>>,
     /// 1 to 10,000.
     pub total_seats: Option<i64>,
+    /// A screen whose layout the show uses, instead of `screen_name` and `total_seats`.
+    pub screen_id: Option<i64>,
+    /// Category -> price in minor units (cents) of the currency: every category of the
+    /// layout. Required with `screen_id`; a flat show's one category is `standard`
+    /// (default price 0).
+    pub prices: Option<BTreeMap<String, i64>>,
 }
 
 #[derive(Debug, Serialize, Apiv2Schema)]
@@ -50,15 +62,68 @@ pub struct ShowResponse {
     pub movie: MovieRefResponse,
     pub screen_name: String,
     pub start_time: DateTime<Utc>,
+    /// Every seat of the layout, blocked ones included.
     pub total_seats: i32,
+    /// Seats neither booked nor blocked.
     pub available_seats: i32,
+    /// The screen whose layout the show uses; null for a flat show (seats 1 to
+    /// total_seats).
+    pub screen: Option<ScreenRefResponse>,
+    /// Category -> price in minor units (cents) of `currency`.
+    pub prices: BTreeMap<String, i32>,
+    /// ISO 4217, e.g. `EUR`.
+    pub currency: String,
 }
 
 #[derive(Debug, Serialize, Apiv2Schema)]
-pub struct SeatResponse {
+pub struct ScreenRefResponse {
+    pub id: i64,
+    pub name: String,
+}
+
+/// One seat of a seat map.
+// Borrowed from the show's layout, so a map of 10,000 seats is written out without an
+// allocation per seat.
+#[derive(Debug, Serialize, Apiv2Schema)]
+pub struct SeatResponse<'a> {
     pub seat_number: i32,
-    /// `available` or `booked`.
+    /// `available`, `booked` or `blocked`.
     pub status: &'static str,
+    /// The row's label; `""` on a flat show.
+    pub row: &'a str,
+    /// The row label and the place in the row, e.g. `B7`; the number on a flat show.
+    pub label: LabelJson<'a>,
+    /// `standard`, `wheelchair` or `blocked`.
+    #[serde(rename = "type")]
+    pub seat_type: &'static str,
+    pub category: &'a str,
+    /// In minor units (cents) of the show's currency.
+    pub price: i32,
+}
+
+/// A seat's label, written as a JSON string as it is serialized.
+#[derive(Debug)]
+pub struct LabelJson<'a>(SeatLabel<'a>);
+
+impl Serialize for LabelJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+impl TypedData for LabelJson<'_> {
+    fn data_type() -> DataType {
+        DataType::String
+    }
+}
+
+/// The seat map as the contract writes it: every seat, in order.
+pub struct SeatsBody<'a>(pub &'a SeatMap);
+
+impl Serialize for SeatsBody<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.seats().map(SeatResponse::from))
+    }
 }
 
 #[derive(Debug, Deserialize, Apiv2Schema)]
@@ -121,8 +186,18 @@ impl From<ShowRequest> for ShowInput {
             screen_name: request.screen_name,
             start_time: request.start_time,
             total_seats: request.total_seats,
+            screen_id: request.screen_id,
+            prices: request.prices,
         }
     }
+}
+
+/// Prices as the contract writes them: category -> minor units.
+pub fn prices_json(prices: &Prices) -> BTreeMap<String, i32> {
+    prices
+        .iter()
+        .map(|(category, price)| (category.to_string(), price.get()))
+        .collect()
 }
 
 impl From<Show> for ShowResponse {
@@ -137,15 +212,26 @@ impl From<Show> for ShowResponse {
             start_time: show.start_time.get(),
             total_seats: show.total_seats.get(),
             available_seats: show.available_seats,
+            screen: show.screen.map(|screen| ScreenRefResponse {
+                id: screen.id.0,
+                name: screen.name.into_string(),
+            }),
+            prices: prices_json(&show.prices),
+            currency: show.currency.as_str().to_owned(),
         }
     }
 }
 
-impl From<SeatState> for SeatResponse {
-    fn from(seat: SeatState) -> Self {
+impl<'a> From<SeatState<'a>> for SeatResponse<'a> {
+    fn from(seat: SeatState<'a>) -> Self {
         Self {
             seat_number: seat.seat_number,
-            status: if seat.booked { "booked" } else { "available" },
+            status: seat.status.as_str(),
+            row: seat.row,
+            label: LabelJson(seat.label()),
+            seat_type: seat.seat_type.as_str(),
+            category: seat.category.as_str(),
+            price: seat.price.get(),
         }
     }
 }

@@ -35,6 +35,20 @@ impl From<EditCatalogError> for ApiError {
                     "seat {highest_booked} has a confirmed booking; total_seats cannot go below it"
                 ),
             ),
+            EditCatalogError::BookedSeatsBlocked { seats } => {
+                let mut e = Self::conflict(
+                    "seat_booked",
+                    format!(
+                        "seat(s) {seats:?} have confirmed bookings and are blocked on that screen"
+                    ),
+                );
+                e.body.seats = Some(seats);
+                e
+            }
+            EditCatalogError::ScreenInUse => Self::conflict(
+                "screen_in_use",
+                "a show uses this screen: its layout cannot change and it cannot be deleted",
+            ),
             EditCatalogError::Store(error) => error.into(),
         }
     }

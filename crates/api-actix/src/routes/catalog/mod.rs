@@ -3,7 +3,14 @@
 mod dto;
 mod errors;
 
-use paperclip::actix::{api_v2_operation, web, CreatedJson, NoContent};
+pub use dto::PageQuery;
+
+use actix_web::body::BoxBody;
+use actix_web::{HttpRequest, HttpResponse, Responder};
+use domain::SeatMap;
+use paperclip::actix::{api_v2_operation, web, CreatedJson, NoContent, OperationModifier};
+use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw, Either, Response};
+use paperclip::v2::schema::Apiv2Schema;
 
 use crate::http::extract::{Authenticated, Listed};
 use crate::http::ApiError;
@@ -122,22 +129,65 @@ pub async fn get_show(
     Ok(web::Json(state.catalog.show(*id).await?.into()))
 }
 
+/// A 200 with the seat map, written straight from the show's layout (a map may hold
+/// 10,000 seats).
+pub struct SeatMapJson(SeatMap);
+
+impl Responder for SeatMapJson {
+    type Body = BoxBody;
+
+    fn respond_to(self, _: &HttpRequest) -> HttpResponse<BoxBody> {
+        HttpResponse::Ok().json(SeatsBody(&self.0))
+    }
+}
+
+impl Apiv2Schema for SeatMapJson {
+    fn name() -> Option<String> {
+        None
+    }
+
+    fn raw_schema() -> DefaultSchemaRaw {
+        Vec::<SeatResponse<'static>>::raw_schema()
+    }
+}
+
+impl OperationModifier for SeatMapJson {
+    fn update_response(op: &mut DefaultOperationRaw) {
+        op.responses.insert(
+            "200".into(),
+            Either::Right(Response {
+                description: Some("OK: every seat, in seat-number order".into()),
+                schema: Some({
+                    let mut def = Vec::<SeatResponse<'static>>::schema_with_ref();
+                    def.retain_ref();
+                    def
+                }),
+                ..Default::default()
+            }),
+        );
+    }
+}
+
 /// Seat map of a show
 ///
-/// Every seat from 1 to total_seats, `available` or `booked`.
+/// Every seat from 1 to total_seats, in order: its row, label, type, category and
+/// price, and its status, `available`, `booked` or `blocked`. A flat show has one row
+/// `""`, labels `"1"` to `"N"`, type and category `standard`.
 #[api_v2_operation(tags(Catalogue))]
 pub async fn seat_map(
     state: web::Data<AppState>,
     _caller: Authenticated,
     id: web::Path<i64>,
-) -> Result<web::Json<Vec<SeatResponse>>, ApiError> {
+) -> Result<SeatMapJson, ApiError> {
     let (_, seats) = state.catalog.seat_map(*id).await?;
-    Ok(web::Json(
-        seats.into_iter().map(SeatResponse::from).collect(),
-    ))
+    Ok(SeatMapJson(seats))
 }
 
 /// Create a show (staff)
+///
+/// On a screen (`screen_id`, and `prices` for every category of its layout), or flat
+/// (`screen_name` and `total_seats`; `prices` optional, `{"standard": 0}` by default).
+/// Prices are in minor units of `booking.currency`.
 #[api_v2_operation(tags(Catalogue))]
 pub async fn create_show(
     state: web::Data<AppState>,
@@ -153,8 +203,10 @@ pub async fn create_show(
 
 /// Update a show (staff)
 ///
-/// Changes only the fields given. Lowering total_seats below a booked seat is refused
-/// with 409.
+/// Changes only the fields given. `prices` replaces every price. `screen_id` moves the
+/// show to that screen's layout; `screen_name` and `total_seats` change only a flat
+/// show. Seats that would disappear or be blocked while booked are refused with 409
+/// `seat_booked`.
 #[api_v2_operation(tags(Catalogue))]
 pub async fn update_show(
     state: web::Data<AppState>,
