@@ -8,8 +8,8 @@ use super::best_seats::{best_seats, SeatQuery};
 use super::model::*;
 use super::ports::*;
 use crate::accounts::AuthUser;
-use crate::idempotency::IdempotentAnswer;
 use crate::catalog::ShowRepository;
+use crate::idempotency::IdempotentAnswer;
 use crate::shared::{BookingId, Clock, Listing, Page, ShowId, StoreError, ValidationErrors};
 
 /// A booking request as submitted: one seat or a list of seats, never both.
