@@ -1,6 +1,8 @@
-//! Booking seats of a show, listing one's bookings, cancelling them.
+//! Booking seats of a show, listing one's bookings, cancelling them; the best-available
+//! choice; and the rules of seat holds.
 
 mod best_seats;
+mod hold;
 mod model;
 mod ports;
 pub mod rules;
@@ -9,6 +11,7 @@ mod service;
 mod service_tests;
 
 pub use best_seats::*;
+pub use hold::*;
 pub use model::*;
 pub use ports::*;
 pub use service::*;
