@@ -26,6 +26,20 @@ fn stored<T>(column: &str, parsed: Result<T, String>) -> Result<T, StoreError> {
     parsed.map_err(|problem| StoreError::Unexpected(format!("stored {column} {problem}")))
 }
 
+/// A page of rows as a page of domain values; a stored value no rule allows fails it.
+pub(crate) fn listing<R, T: TryFrom<R, Error = StoreError>>(
+    rows: Vec<R>,
+    total: i64,
+) -> Result<Listing<T>, StoreError> {
+    Ok(Listing {
+        items: rows
+            .into_iter()
+            .map(T::try_from)
+            .collect::<Result<_, _>>()?,
+        total,
+    })
+}
+
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = users)]
 pub(crate) struct UserRow {

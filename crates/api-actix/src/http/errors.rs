@@ -110,26 +110,30 @@ impl ApiError {
     }
 
     pub fn unavailable(cause: String) -> Self {
-        let mut error = Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
+        Self::retry_later(
             "unavailable",
             "the service is temporarily unavailable, retry shortly",
-        );
-        error.internal = Some(cause);
-        error.retry_after = Some(RETRY_AFTER_SECONDS);
-        error
+            cause,
+            RETRY_AFTER_SECONDS,
+        )
     }
 
     /// The database's disk is full or failing: 503 `storage_unavailable`.
     pub fn storage_unavailable(cause: String) -> Self {
-        let mut error = Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
+        Self::retry_later(
             "storage_unavailable",
             "the service cannot store data right now, retry later",
-        );
-        error.internal = Some(cause);
-        error.retry_after = Some(STORAGE_RETRY_AFTER_SECONDS);
-        error
+            cause,
+            STORAGE_RETRY_AFTER_SECONDS,
+        )
+    }
+
+    /// A 503 whose cause is logged, not sent, with the wait the client should respect.
+    fn retry_later(code: &str, error: &str, cause: String, seconds: u32) -> Self {
+        let mut answer = Self::new(StatusCode::SERVICE_UNAVAILABLE, code, error);
+        answer.internal = Some(cause);
+        answer.retry_after = Some(seconds);
+        answer
     }
 
     pub fn too_many_requests(retry_after: u32) -> Self {

@@ -8,7 +8,7 @@ use domain::*;
 
 use super::DieselStore;
 use crate::db::{db_error, found};
-use crate::rows::{MovieChanges, MovieRow, NewMovieRow};
+use crate::rows::{listing, MovieChanges, MovieRow, NewMovieRow};
 use crate::schema::{bookings, movies};
 use crate::sql::{confirmed, BackendOps};
 use crate::tx::{refuse, rule, with_conn, write_tx, TxError};
@@ -32,13 +32,7 @@ impl MovieRepository for DieselStore {
                 .map_err(db_error)?;
             Ok::<_, StoreError>((rows, total))
         })?;
-        Ok(Listing {
-            items: rows
-                .into_iter()
-                .map(Movie::try_from)
-                .collect::<Result<_, _>>()?,
-            total,
-        })
+        listing(rows, total)
     }
 
     async fn get_movie(&self, id: MovieId) -> Result<Option<Movie>, StoreError> {

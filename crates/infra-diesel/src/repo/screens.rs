@@ -10,7 +10,7 @@ use domain::*;
 
 use super::DieselStore;
 use crate::db::{db_error, found};
-use crate::rows::{layout_from_json, LayoutColumns, ScreenRow};
+use crate::rows::{layout_from_json, listing, LayoutColumns, ScreenRow};
 use crate::schema::{screens, shows};
 use crate::sql::{BackendOps, SCREEN_COLUMNS};
 use crate::tx::{refuse, rule, with_conn, write_tx, TxError};
@@ -34,13 +34,7 @@ impl ScreenRepository for DieselStore {
                 .map_err(db_error)?;
             Ok::<_, StoreError>((rows, total))
         })?;
-        Ok(Listing {
-            items: rows
-                .into_iter()
-                .map(Screen::try_from)
-                .collect::<Result<_, _>>()?,
-            total,
-        })
+        listing(rows, total)
     }
 
     async fn get_screen(&self, id: ScreenId) -> Result<Option<Screen>, StoreError> {
