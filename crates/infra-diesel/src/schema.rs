@@ -95,12 +95,39 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    holds (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        show_id -> BigInt,
+        status -> Text,
+        seat_count -> Integer,
+        seats -> Text,
+        currency -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        extensions -> Integer,
+    }
+}
+
+diesel::table! {
+    seat_claims (show_id, seat_number) {
+        show_id -> BigInt,
+        seat_number -> Integer,
+        hold_id -> Nullable<BigInt>,
+        expires_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(shows -> movies (movie_id));
 diesel::joinable!(shows -> screens (screen_id));
 diesel::joinable!(show_prices -> shows (show_id));
 diesel::joinable!(bookings -> shows (show_id));
 diesel::joinable!(bookings -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(holds -> users (user_id));
+diesel::joinable!(holds -> shows (show_id));
+diesel::joinable!(seat_claims -> shows (show_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     movies,
@@ -108,5 +135,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     shows,
     show_prices,
     bookings,
-    refresh_tokens
+    refresh_tokens,
+    holds,
+    seat_claims
 );

@@ -9,7 +9,7 @@ use thiserror::Error;
 
 use super::model::Ticket;
 use crate::catalog::Currency;
-use crate::shared::{ShowId, UserId};
+use crate::shared::{HoldId, ShowId, UserId};
 
 /// How long holds live and how many seats a user may hold: `booking.hold_*` settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,12 +59,18 @@ impl HoldStatus {
     pub fn from_stored(raw: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.as_str() == raw)
     }
+
+    /// A status as a client writes it in a filter: any case.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        Self::from_stored(&raw.to_ascii_uppercase())
+            .ok_or_else(|| "must be ACTIVE, CONFIRMED, RELEASED or EXPIRED".into())
+    }
 }
 
 /// A hold as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hold {
-    pub id: i64,
+    pub id: HoldId,
     pub user_id: UserId,
     pub show_id: ShowId,
     pub seats: Vec<Ticket>,
@@ -157,7 +163,7 @@ pub fn check_extend(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::Price;
+    use crate::catalog::{Category, Price};
     use chrono::TimeZone;
 
     fn t0() -> DateTime<Utc> {
@@ -166,18 +172,20 @@ mod tests {
 
     fn hold(user: i64, status: HoldStatus, extensions: u32) -> Hold {
         Hold {
-            id: 1,
+            id: HoldId(1),
             user_id: UserId(user),
             show_id: ShowId(1),
             seats: vec![
                 Ticket {
                     seat_number: 5,
                     label: "A5".into(),
+                    category: Category::parse("standard").unwrap(),
                     price: Price::parse(1250).unwrap(),
                 },
                 Ticket {
                     seat_number: 6,
                     label: "A6".into(),
+                    category: Category::parse("premium").unwrap(),
                     price: Price::parse(1800).unwrap(),
                 },
             ],
@@ -287,5 +295,7 @@ mod tests {
             assert_eq!(HoldStatus::from_stored(status.as_str()), Some(status));
         }
         assert_eq!(HoldStatus::from_stored("active"), None);
+        assert_eq!(HoldStatus::parse("active"), Ok(HoldStatus::Active));
+        assert!(HoldStatus::parse("gone").is_err());
     }
 }

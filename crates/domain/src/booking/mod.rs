@@ -3,6 +3,9 @@
 
 mod best_seats;
 mod hold;
+mod hold_service;
+#[cfg(test)]
+mod hold_service_tests;
 mod model;
 mod ports;
 pub mod rules;
@@ -12,6 +15,7 @@ mod service_tests;
 
 pub use best_seats::*;
 pub use hold::*;
+pub use hold_service::*;
 pub use model::*;
 pub use ports::*;
 pub use service::*;

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Currency, Price, ShowForSale, TotalSeats};
+use crate::catalog::{Category, Currency, Price, ShowForSale, TotalSeats};
 use crate::shared::{BookingId, ShowId, StoreError, UserId};
 
 /// A seat number: a positive integer. Whether it exists in a show is a rule of the show.
@@ -150,12 +150,14 @@ pub struct Booking {
     pub currency: Currency,
 }
 
-/// A seat as a booking buys it: its number, its label and its price at that moment. A
-/// booking keeps both, so a later change of prices never changes what was paid.
+/// A seat as a booking or a hold buys it: its number, its label, its category and its
+/// price at that moment. A booking keeps the label and the price, so a later change of
+/// prices never changes what was paid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ticket {
     pub seat_number: i32,
     pub label: String,
+    pub category: Category,
     pub price: Price,
 }
 
@@ -180,6 +182,7 @@ impl Ticket {
                 Ok(Self {
                     seat_number,
                     label: seat.label(),
+                    category: seat.category.clone(),
                     price,
                 })
             })

@@ -85,8 +85,8 @@ impl BookingService {
     }
 
     /// The seats `count` would get now: the best block of adjacent free seats
-    /// ([`best_seats`]), from the show's layout and its confirmed bookings. Nothing is
-    /// held; a booking of them may still find one taken meanwhile.
+    /// ([`best_seats`]), from the show's layout, its confirmed bookings and its active
+    /// holds. Nothing is held; a booking of them may still find one taken meanwhile.
     pub async fn best_seats(
         &self,
         show: i64,
@@ -107,11 +107,7 @@ impl BookingService {
         query
             .check_against(&seats.layout)
             .map_err(BestSeatsError::Invalid)?;
-        best_seats(
-            &seats.layout,
-            |n| seats.booked.binary_search(&n).is_ok(),
-            &query,
-        )
+        best_seats(&seats.layout, |n| seats.is_taken(n), &query)
         .ok_or(BestSeatsError::NoAdjacentSeats)
     }
 

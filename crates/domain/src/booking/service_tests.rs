@@ -50,6 +50,16 @@ fn with_shows(repo: MockBookingRepository, shows: MockShowRepository) -> Booking
 
 /// A show of `total` flat seats, starting `starts_in` after now, with `booked` taken.
 fn shows_with(total: i32, starts_in: chrono::Duration, booked: Vec<i32>) -> MockShowRepository {
+    shows_holding(total, starts_in, booked, vec![])
+}
+
+/// As [`shows_with`], with `held` seats in active holds too.
+fn shows_holding(
+    total: i32,
+    starts_in: chrono::Duration,
+    booked: Vec<i32>,
+    held: Vec<i32>,
+) -> MockShowRepository {
     let mut shows = MockShowRepository::new();
     shows.expect_booked_seats().returning(move |id| {
         Ok((id == ShowId(1)).then(|| ShowSeats {
@@ -69,6 +79,7 @@ fn shows_with(total: i32, starts_in: chrono::Duration, booked: Vec<i32>) -> Mock
             },
             layout: Layout::flat(total),
             booked: booked.clone(),
+            held: held.clone(),
         }))
     });
     shows
@@ -99,6 +110,19 @@ fn best_seats_picks_from_the_layout_and_the_booked_seats() {
         block_on(svc.best_seats(1, Some(2), Some("premium"), None)),
         Err(BestSeatsError::Invalid(f)) if f.0.contains_key("category")
     ));
+}
+
+#[test]
+fn best_seats_count_held_seats_as_taken() {
+    let hour = chrono::Duration::hours(1);
+    let shows = shows_holding(8, hour, vec![], vec![3, 4]);
+    let svc = with_shows(MockBookingRepository::new(), shows);
+    // Free, the middle pair 4-5 would win; with 3-4 held, 5-6 is nearest without
+    // stranding a seat.
+    assert_eq!(
+        block_on(svc.best_seats(1, Some(2), None, None)),
+        Ok(vec![5, 6])
+    );
 }
 
 #[test]

@@ -377,7 +377,17 @@ pub struct ShowForSale {
 pub struct ShowSeats {
     pub show: Show,
     pub layout: Layout,
+    /// Seats with a confirmed booking, ascending.
     pub booked: Vec<i32>,
+    /// Seats in an unexpired active hold, ascending.
+    pub held: Vec<i32>,
+}
+
+impl ShowSeats {
+    /// Whether a seat is booked or held: what the best-available choice avoids.
+    pub fn is_taken(&self, seat: i32) -> bool {
+        self.booked.binary_search(&seat).is_ok() || self.held.binary_search(&seat).is_ok()
+    }
 }
 
 /// Where a show's seats come from.
@@ -443,6 +453,7 @@ pub struct ShowFilter {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SeatStatus {
     Available,
+    Held,
     Booked,
     Blocked,
 }
@@ -452,6 +463,7 @@ impl SeatStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Available => "available",
+            Self::Held => "held",
             Self::Booked => "booked",
             Self::Blocked => "blocked",
         }
@@ -479,7 +491,8 @@ impl<'a> SeatState<'a> {
     }
 }
 
-/// A show's seat map: its layout, what a seat of each row costs, and the booked seats.
+/// A show's seat map: its layout, what a seat of each row costs, and the booked and
+/// held seats.
 /// Built by [`super::rules::seat_map`]; its seats are read without allocating per seat,
 /// since a map may hold 10,000 of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -489,6 +502,8 @@ pub struct SeatMap {
     pub(crate) row_prices: Vec<Price>,
     /// Ascending.
     pub(crate) booked: Vec<i32>,
+    /// Ascending.
+    pub(crate) held: Vec<i32>,
 }
 
 impl SeatMap {
@@ -504,6 +519,7 @@ impl SeatMap {
     /// Every seat, in seat-number order.
     pub fn seats(&self) -> impl Iterator<Item = SeatState<'_>> + '_ {
         let mut booked = self.booked.iter().copied().peekable();
+        let mut held = self.held.iter().copied().peekable();
         self.layout
             .rows()
             .iter()
@@ -511,16 +527,16 @@ impl SeatMap {
             .flat_map(|(row, &price)| (1..=row.count()).map(move |place| (row, price, place)))
             .map(move |(row, price, place)| {
                 let seat_number = row.first_seat() + place - 1;
-                // `booked` is ascending, so one merge pass marks every seat.
-                let is_booked = booked
-                    .next_if(|&b| b <= seat_number)
-                    .is_some_and(|b| b == seat_number);
-                while booked.next_if(|&b| b <= seat_number).is_some() {}
+                // Both lists are ascending, so one merge pass marks every seat.
+                let is_booked = advance_to(&mut booked, seat_number);
+                let is_held = advance_to(&mut held, seat_number);
                 let seat_type = row.seat_type(place);
                 let status = if seat_type == SeatType::Blocked {
                     SeatStatus::Blocked
                 } else if is_booked {
                     SeatStatus::Booked
+                } else if is_held {
+                    SeatStatus::Held
                 } else {
                     SeatStatus::Available
                 };
@@ -535,6 +551,15 @@ impl SeatMap {
                 }
             })
     }
+}
+
+/// Moves an ascending list past `seat`, answering whether `seat` was in it.
+fn advance_to(list: &mut std::iter::Peekable<impl Iterator<Item = i32>>, seat: i32) -> bool {
+    let mut found = false;
+    while let Some(n) = list.next_if(|&n| n <= seat) {
+        found |= n == seat;
+    }
+    found
 }
 
 #[cfg(test)]

@@ -102,9 +102,14 @@ pub fn check_screen_unused(shows_using: i64) -> Result<(), ScreenEditError> {
 }
 
 /// The seat map of a show of this layout and these prices, with `booked` (ascending)
-/// the seats that have a confirmed booking. A category without a price is a stored
-/// state no rule allows.
-pub fn seat_map(layout: Layout, prices: &Prices, booked: Vec<i32>) -> Result<SeatMap, StoreError> {
+/// the seats that have a confirmed booking and `held` (ascending) those in an active
+/// hold. A category without a price is a stored state no rule allows.
+pub fn seat_map(
+    layout: Layout,
+    prices: &Prices,
+    booked: Vec<i32>,
+    held: Vec<i32>,
+) -> Result<SeatMap, StoreError> {
     let row_prices = layout
         .rows()
         .iter()
@@ -118,6 +123,7 @@ pub fn seat_map(layout: Layout, prices: &Prices, booked: Vec<i32>) -> Result<Sea
         layout,
         row_prices,
         booked,
+        held,
     })
 }
 
@@ -184,12 +190,12 @@ mod tests {
     }
 
     #[test]
-    fn seat_map_marks_booked_seats() {
-        let map = seat_map(Layout::flat(5), &Prices::flat(), vec![2, 5]).unwrap();
+    fn seat_map_marks_booked_and_held_seats() {
+        let map = seat_map(Layout::flat(5), &Prices::flat(), vec![2, 5], vec![3]).unwrap();
         let map: Vec<SeatState> = map.seats().collect();
         assert_eq!(
             statuses(&map),
-            vec!["available", "booked", "available", "available", "booked"]
+            vec!["available", "booked", "held", "available", "booked"]
         );
         assert_eq!(map.last().map(|s| s.seat_number), Some(5));
         assert_eq!((map[1].row, map[1].label().to_string()), ("", "2".into()));
@@ -198,7 +204,7 @@ mod tests {
 
     #[test]
     fn seat_map_ignores_booked_seats_beyond_the_show() {
-        let map = seat_map(Layout::flat(2), &Prices::flat(), vec![2, 3]).unwrap();
+        let map = seat_map(Layout::flat(2), &Prices::flat(), vec![2, 3], vec![]).unwrap();
         assert_eq!(map.len(), 2);
         let map: Vec<SeatState> = map.seats().collect();
         assert_eq!(map.len(), 2);
@@ -208,7 +214,7 @@ mod tests {
     #[test]
     fn seat_map_labels_prices_and_blocks_the_layout_seats() {
         let prices = prices(&[("standard", 900), ("premium", 1500)]);
-        let map = seat_map(hall(), &prices, vec![1, 6]).unwrap();
+        let map = seat_map(hall(), &prices, vec![1, 6], vec![]).unwrap();
         let map: Vec<SeatState> = map.seats().collect();
         assert_eq!(
             statuses(&map),
@@ -233,7 +239,7 @@ mod tests {
     fn seat_map_without_a_price_for_a_category_is_a_storage_error() {
         let only_standard = prices(&[("standard", 900)]);
         assert!(matches!(
-            seat_map(hall(), &only_standard, vec![]),
+            seat_map(hall(), &only_standard, vec![], vec![]),
             Err(StoreError::Unexpected(_))
         ));
     }

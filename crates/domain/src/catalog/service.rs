@@ -227,14 +227,14 @@ impl CatalogService {
     }
 
     /// Every seat of the show, in order: where it is, what it costs, and whether it is
-    /// available, booked or blocked.
+    /// available, held, booked or blocked.
     pub async fn seat_map(&self, id: i64) -> Result<(Show, SeatMap), BrowseError> {
         let seats = self
             .shows
             .booked_seats(ShowId(id))
             .await?
             .ok_or(BrowseError::NotFound)?;
-        let map = rules::seat_map(seats.layout, &seats.show.prices, seats.booked)?;
+        let map = rules::seat_map(seats.layout, &seats.show.prices, seats.booked, seats.held)?;
         Ok((seats.show, map))
     }
 

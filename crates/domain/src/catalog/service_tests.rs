@@ -294,6 +294,7 @@ fn seat_map_marks_booked_seats() {
             show: show(5),
             layout: Layout::flat(5),
             booked: vec![2, 5],
+            held: vec![],
         }))
     });
     let svc = service(MockMovieRepository::new(), catalog);

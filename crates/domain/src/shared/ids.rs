@@ -20,4 +20,4 @@ macro_rules! id_type {
     )*};
 }
 
-id_type!(UserId, MovieId, ShowId, BookingId, ScreenId);
+id_type!(UserId, MovieId, ShowId, BookingId, ScreenId, HoldId);
