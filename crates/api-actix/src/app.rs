@@ -66,6 +66,10 @@ fn spec() -> DefaultApiRaw {
                 "Movies, screens, shows and seat maps; staff edit them",
             ),
             tag("Booking", "Book, list and cancel seats"),
+            tag(
+                "Holds",
+                "Keep seats while paying, then confirm them into bookings",
+            ),
             tag("Operations", "Health, readiness and metrics"),
         ],
         ..Default::default()
@@ -114,6 +118,11 @@ routes! {
     "/api/shows/{id}/seats/" => { get => catalog::seat_map },
     "/api/shows/{id}/best-seats/" => { get => booking::best_seats },
     "/api/shows/{id}/book/" => { post => booking::book },
+    "/api/shows/{id}/holds/" => { post => booking::create_hold },
+    "/api/holds/" => { get => booking::list_holds },
+    "/api/holds/{id}/" => { get => booking::get_hold, delete => booking::release_hold },
+    "/api/holds/{id}/extend/" => { post => booking::extend_hold },
+    "/api/holds/{id}/confirm/" => { post => booking::confirm_hold },
     "/api/bookings/" => { get => booking::list_bookings },
     "/api/my-bookings/" => { get => booking::my_bookings },
     "/api/bookings/{id}/" => { get => booking::get_booking },

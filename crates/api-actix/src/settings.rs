@@ -7,6 +7,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 const DEFAULTS: &str = include_str!("../../../config/default.toml");
+/// One day: the longest hold lifetime accepted.
+const MAX_HOLD_SECONDS: u64 = 86_400;
+
 /// Ten years: the longest idempotency retention or in-flight timeout accepted.
 const MAX_IDEMPOTENCY_SECONDS: u64 = 10 * 366 * 86_400;
 /// The committed development secret; refused in production.
@@ -61,6 +64,16 @@ pub struct AuthSettings {
 pub struct BookingSettings {
     /// The currency new shows are priced in (ISO 4217, checked at start-up).
     pub currency: String,
+    /// A new hold's lifetime, and what an extension adds from its moment.
+    pub hold_ttl_seconds: u64,
+    /// No hold lives longer than this after its creation, however often extended.
+    pub hold_max_seconds: u64,
+    pub hold_max_extensions: u32,
+    /// Seats in one user's active holds, across all shows.
+    pub max_held_seats_per_user: u32,
+    /// How often housekeeping marks expired holds `EXPIRED`; 0 = never (expiry is exact
+    /// without it: it only tidies up).
+    pub hold_housekeeping_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -167,6 +180,21 @@ impl Settings {
                 "auth.access_ttl_seconds and auth.refresh_ttl_seconds must be positive".into(),
             );
         }
+        let booking = &self.booking;
+        if !(1..=MAX_HOLD_SECONDS).contains(&booking.hold_ttl_seconds)
+            || !(booking.hold_ttl_seconds..=MAX_HOLD_SECONDS).contains(&booking.hold_max_seconds)
+        {
+            return Err(format!(
+                "booking.hold_ttl_seconds must be 1 to {MAX_HOLD_SECONDS}, and booking.hold_max_seconds from it to {MAX_HOLD_SECONDS}"
+            ));
+        }
+        if booking.hold_max_extensions > 1000
+            || !(1..=1000).contains(&booking.max_held_seats_per_user)
+        {
+            return Err(
+                "booking.hold_max_extensions must be 0 to 1000 and booking.max_held_seats_per_user 1 to 1000".into(),
+            );
+        }
         // Bounded so that a timestamp plus either of them stays a valid time.
         let idempotency = &self.idempotency;
         if !(1..=MAX_IDEMPOTENCY_SECONDS).contains(&idempotency.retention_seconds)
@@ -209,6 +237,24 @@ mod tests {
         assert!(settings.check().is_err(), "a short secret");
         settings.auth.jwt_secret = SecretString::from("x".repeat(32));
         assert!(settings.check().is_ok());
+    }
+
+    #[test]
+    fn hold_times_must_be_positive_and_ordered() {
+        let mut settings = Settings::load().unwrap();
+        assert_eq!(settings.booking.hold_ttl_seconds, 600);
+        assert_eq!(settings.booking.hold_max_seconds, 1800);
+        assert!(settings.check().is_ok());
+        settings.booking.hold_ttl_seconds = 0;
+        assert!(settings.check().unwrap_err().contains("hold_ttl_seconds"));
+        settings.booking.hold_ttl_seconds = 2000;
+        assert!(settings.check().unwrap_err().contains("hold_max_seconds"));
+        settings.booking.hold_ttl_seconds = 600;
+        settings.booking.max_held_seats_per_user = 0;
+        assert!(settings
+            .check()
+            .unwrap_err()
+            .contains("max_held_seats_per_user"));
     }
 
     #[test]

@@ -11,8 +11,8 @@ use actix_web::HttpServer;
 use anyhow::Context;
 use async_trait::async_trait;
 use domain::{
-    AccountService, BookingService, CatalogService, Currency, IdempotencyPolicy,
-    IdempotencyService, StoreError,
+    AccountService, BookingService, CatalogService, Currency, HoldPolicy, HoldService,
+    IdempotencyPolicy, IdempotencyService, StoreError,
 };
 use infra_diesel::{redact_url, sqlite_path, Database, DieselStore, StoreSettings};
 use paperclip::actix::web;
@@ -21,7 +21,7 @@ use crate::app::build_app;
 use crate::http::metrics::{Metrics, PoolStatus};
 use crate::http::ratelimit::RateLimits;
 use crate::security::{Argon2Hasher, JwtTokens, SystemClock};
-use crate::settings::{DatabaseSettings, IdempotencySettings, Settings};
+use crate::settings::{BookingSettings, DatabaseSettings, IdempotencySettings, Settings};
 use crate::state::{AppState, Health};
 
 /// The database the service runs on, opened but not yet wired.
@@ -51,8 +51,8 @@ impl Storage {
 
     /// The use cases over this storage and the security adapters, ready for handlers.
     pub fn wire(&self, settings: &Settings) -> anyhow::Result<AppState> {
-        let store = Arc::new(DieselStore::new(self.database.clone()));
         let clock = Arc::new(SystemClock);
+        let store = Arc::new(DieselStore::new(self.database.clone()).with_clock(clock.clone()));
         let tokens = Arc::new(JwtTokens::new(
             &settings.auth.jwt_secret,
             settings.auth.access_ttl_seconds,
@@ -78,6 +78,7 @@ impl Storage {
                 currency,
             ),
             bookings: BookingService::new(store.clone(), store.clone(), clock.clone()),
+            holds: HoldService::new(store.clone(), clock.clone(), hold_policy(&settings.booking)),
             idempotency: IdempotencyService::new(
                 store,
                 clock,
@@ -116,6 +117,48 @@ fn idempotency_policy(settings: &IdempotencySettings) -> IdempotencyPolicy {
     IdempotencyPolicy {
         retention: seconds(settings.retention_seconds),
         in_flight_timeout: seconds(settings.in_flight_timeout_seconds),
+    }
+}
+
+fn hold_policy(settings: &BookingSettings) -> HoldPolicy {
+    let seconds = |s: u64| chrono::TimeDelta::seconds(i64::try_from(s).unwrap_or(i64::MAX));
+    HoldPolicy {
+        ttl: seconds(settings.hold_ttl_seconds),
+        max_lifetime: seconds(settings.hold_max_seconds),
+        max_extensions: settings.hold_max_extensions,
+        max_held_seats_per_user: settings.max_held_seats_per_user as usize,
+    }
+}
+
+/// How many expired holds one housekeeping transaction marks at most, so that a
+/// backlog never holds locks for long.
+const EXPIRE_BATCH: i64 = 500;
+
+/// Housekeeping of holds: marks the expired ones `EXPIRED` and frees their seats in the
+/// storage. Expiry is exact without it (a seat whose hold has expired is free to anyone
+/// who asks), and it is harmless late, twice or in several processes at once, so a
+/// failure is only logged.
+async fn expire_holds(holds: HoldService, metrics: Arc<Metrics>, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        loop {
+            match holds.expire(EXPIRE_BATCH).await {
+                Ok(0) => break,
+                Ok(expired) => {
+                    metrics.holds_expired.inc_by(expired as u64);
+                    tracing::debug!(expired, "expired holds marked");
+                    if (expired as i64) < EXPIRE_BATCH {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot mark expired holds");
+                    break;
+                }
+            }
+        }
     }
 }
 
@@ -175,7 +218,7 @@ pub struct Application {
     port: u16,
     server: Server,
     storage: Storage,
-    housekeeping: tokio::task::JoinHandle<()>,
+    housekeeping: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -203,6 +246,7 @@ impl Application {
         let state = web::Data::new(storage.wire(&settings)?);
         state.limits.start().map_err(anyhow::Error::msg)?;
         let idempotency = state.idempotency.clone();
+        let holds = (state.holds.clone(), state.metrics.clone());
         let server_settings = settings.server.clone();
         let http = server_settings.clone();
         let mut server = HttpServer::new(move || build_app(state.clone(), &http))
@@ -221,9 +265,13 @@ impl Application {
         // On the runtime that serves, which outlives the HTTP workers. As often as keys
         // expire, within 1 s to 5 min.
         let every = Duration::from_secs(settings.idempotency.retention_seconds.clamp(1, 300));
-        let housekeeping = tokio::runtime::Handle::try_current()
-            .context("the application needs a Tokio runtime")?
-            .spawn(purge_expired_keys(idempotency, every));
+        let runtime = tokio::runtime::Handle::try_current()
+            .context("the application needs a Tokio runtime")?;
+        let mut housekeeping = vec![runtime.spawn(purge_expired_keys(idempotency, every))];
+        if settings.booking.hold_housekeeping_seconds > 0 {
+            let every = Duration::from_secs(settings.booking.hold_housekeeping_seconds);
+            housekeeping.push(runtime.spawn(expire_holds(holds.0, holds.1, every)));
+        }
         Ok(Self {
             port,
             server,
@@ -239,7 +287,9 @@ impl Application {
     /// Serves until SIGINT/SIGTERM (or a stop), letting in-flight requests finish.
     pub async fn run(self) -> std::io::Result<()> {
         let result = self.server.await;
-        self.housekeeping.abort();
+        for task in &self.housekeeping {
+            task.abort();
+        }
         self.storage.close();
         result
     }

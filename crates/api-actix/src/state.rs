@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use domain::{AccountService, BookingService, CatalogService, IdempotencyService, StoreError};
+use domain::{
+    AccountService, BookingService, CatalogService, HoldService, IdempotencyService, StoreError,
+};
 
 use crate::http::metrics::{Metrics, PoolStatus};
 use crate::http::ratelimit::RateLimits;
@@ -23,6 +25,7 @@ pub struct AppState {
     pub accounts: AccountService,
     pub catalog: CatalogService,
     pub bookings: BookingService,
+    pub holds: HoldService,
     pub idempotency: IdempotencyService,
     pub health: Arc<dyn Health>,
     pub metrics: Arc<Metrics>,

@@ -10,7 +10,7 @@ use domain::*;
 use serde::{Deserialize, Serialize};
 
 use crate::schema::{
-    bookings, idempotency_keys, movies, refresh_tokens, screens, show_prices, shows, users,
+    bookings, holds, idempotency_keys, movies, refresh_tokens, screens, show_prices, shows, users,
 };
 
 pub(crate) fn to_utc(t: NaiveDateTime) -> DateTime<Utc> {
@@ -443,6 +443,95 @@ pub(crate) struct NewBookingRow<'a> {
     pub price: i32,
     pub currency: &'a str,
     pub seat_label: &'a str,
+}
+
+/// One held seat as a hold stores it (JSON): what it was and cost when it was held.
+#[derive(Serialize, Deserialize)]
+struct HeldSeat {
+    seat_number: i32,
+    label: String,
+    category: String,
+    price: i32,
+}
+
+pub(crate) fn tickets_to_json(tickets: &[Ticket]) -> Result<String, StoreError> {
+    let seats: Vec<HeldSeat> = tickets
+        .iter()
+        .map(|t| HeldSeat {
+            seat_number: t.seat_number,
+            label: t.label.clone(),
+            category: t.category.as_str().to_owned(),
+            price: t.price.get(),
+        })
+        .collect();
+    serde_json::to_string(&seats).map_err(|e| StoreError::Unexpected(format!("held seats: {e}")))
+}
+
+fn tickets_from_json(raw: &str) -> Result<Vec<Ticket>, StoreError> {
+    let seats: Vec<HeldSeat> = serde_json::from_str(raw)
+        .map_err(|e| StoreError::Unexpected(format!("stored held seats are not JSON: {e}")))?;
+    seats
+        .into_iter()
+        .map(|s| {
+            Ok(Ticket {
+                seat_number: s.seat_number,
+                label: s.label,
+                category: stored("category", Category::parse(&s.category))?,
+                price: stored("price", Price::parse(s.price.into()))?,
+            })
+        })
+        .collect()
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = holds)]
+pub(crate) struct HoldRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub show_id: i64,
+    pub status: String,
+    pub seats: String,
+    pub currency: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub extensions: i32,
+}
+
+impl TryFrom<HoldRow> for Hold {
+    type Error = StoreError;
+
+    fn try_from(row: HoldRow) -> Result<Self, StoreError> {
+        Ok(Hold {
+            id: HoldId(row.id),
+            user_id: UserId(row.user_id),
+            show_id: ShowId(row.show_id),
+            seats: tickets_from_json(&row.seats)?,
+            currency: currency(&row.currency)?,
+            stored_status: HoldStatus::from_stored(&row.status).ok_or_else(|| {
+                StoreError::Unexpected(format!("stored hold status {:?}", row.status))
+            })?,
+            created_at: to_utc(row.created_at),
+            expires_at: to_utc(row.expires_at),
+            extensions: stored(
+                "extensions",
+                u32::try_from(row.extensions).map_err(|e| e.to_string()),
+            )?,
+        })
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = holds)]
+pub(crate) struct NewHoldRow<'a> {
+    pub user_id: i64,
+    pub show_id: i64,
+    pub status: &'static str,
+    pub seat_count: i32,
+    pub seats: &'a str,
+    pub currency: &'a str,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub extensions: i32,
 }
 
 #[cfg(test)]

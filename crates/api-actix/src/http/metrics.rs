@@ -1,5 +1,5 @@
 //! Prometheus metrics: HTTP traffic by route and status, latency, bookings, conflicts,
-//! idempotent replays and the database pool. One registry per application, so several apps in one process
+//! idempotent replays, seat holds and the database pool. One registry per application, so several apps in one process
 //! (tests) keep separate counts.
 
 use std::time::Duration;
@@ -26,6 +26,10 @@ pub struct Metrics {
     pub bookings_cancelled: IntCounter,
     pub seat_conflicts: IntCounter,
     pub idempotent_replays: IntCounter,
+    pub holds_created: IntCounter,
+    pub holds_confirmed: IntCounter,
+    pub holds_released: IntCounter,
+    pub holds_expired: IntCounter,
     pool_max: IntGauge,
     pool_size: IntGauge,
     pool_idle: IntGauge,
@@ -68,6 +72,16 @@ impl Metrics {
                 "idempotent_replays_total",
                 "Requests answered with the kept answer of their Idempotency-Key",
             )?,
+            holds_created: counter("holds_created_total", "Seat holds made")?,
+            holds_confirmed: counter(
+                "holds_confirmed_total",
+                "Seat holds confirmed into bookings",
+            )?,
+            holds_released: counter("holds_released_total", "Seat holds released by their owner")?,
+            holds_expired: counter(
+                "holds_expired_total",
+                "Seat holds marked expired by housekeeping",
+            )?,
             pool_max: gauge(
                 "db_pool_max_size",
                 "Largest number of database connections the pool may open",
@@ -93,6 +107,10 @@ impl Metrics {
             &metrics.bookings_cancelled,
             &metrics.seat_conflicts,
             &metrics.idempotent_replays,
+            &metrics.holds_created,
+            &metrics.holds_confirmed,
+            &metrics.holds_released,
+            &metrics.holds_expired,
         ] {
             metrics.registry.register(Box::new(counter.clone()))?;
         }

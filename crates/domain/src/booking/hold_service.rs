@@ -49,12 +49,10 @@ impl HoldInput {
                     .map(HoldRequest::Seats)
                     .map_err(|problem| ValidationErrors::single("seat_numbers", problem))
             }
-            (None, Some(count)) => SeatQuery::parse(
-                Some(count),
-                self.category.as_deref(),
-                self.wheelchair,
-            )
-            .map(HoldRequest::Best),
+            (None, Some(count)) => {
+                SeatQuery::parse(Some(count), self.category.as_deref(), self.wheelchair)
+                    .map(HoldRequest::Best)
+            }
         }
     }
 }
@@ -77,6 +75,11 @@ impl HoldService {
 
     pub fn policy(&self) -> &HoldPolicy {
         &self.policy
+    }
+
+    /// The clock's time: a hold's status is judged against it.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     /// Holds the seats, all or none. Malformed requests are refused before any storage

@@ -110,7 +110,10 @@ fn a_hold_passes_the_request_the_policy_and_the_clock_to_storage() {
         category: Some("premium".into()),
         ..Default::default()
     };
-    assert_eq!(block_on(service(repo).hold(&john(), 1, &input)).unwrap().id, HoldId(7));
+    assert_eq!(
+        block_on(service(repo).hold(&john(), 1, &input)).unwrap().id,
+        HoldId(7)
+    );
 }
 
 #[test]

@@ -108,7 +108,7 @@ impl BookingService {
             .check_against(&seats.layout)
             .map_err(BestSeatsError::Invalid)?;
         best_seats(&seats.layout, |n| seats.is_taken(n), &query)
-        .ok_or(BestSeatsError::NoAdjacentSeats)
+            .ok_or(BestSeatsError::NoAdjacentSeats)
     }
 
     /// Books every requested seat or none. Malformed requests are refused before any

@@ -10,7 +10,7 @@ use crate::shared::{Listing, MovieId, Page, ScreenId, ShowId, StoreError};
 pub enum DeleteError {
     #[error("not found")]
     NotFound,
-    #[error("has confirmed bookings")]
+    #[error("has confirmed bookings or active holds")]
     HasConfirmedBookings,
     #[error(transparent)]
     Store(#[from] StoreError),

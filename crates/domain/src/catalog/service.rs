@@ -71,7 +71,7 @@ pub enum EditCatalogError {
     Invalid(ValidationErrors),
     #[error("not found")]
     NotFound,
-    #[error("it has confirmed bookings")]
+    #[error("it has confirmed bookings or active holds")]
     HasConfirmedBookings,
     #[error("seat {highest_booked} has a confirmed booking")]
     SeatBooked { highest_booked: i32 },

@@ -1,6 +1,6 @@
 //! Bookings: the booking transaction (lock the show shared, read its layout and prices,
-//! check the rules, insert the free seats in order with their labels and prices, all or
-//! none) and the cancel transaction (lock the booking).
+//! check the rules, claim and insert the free seats in order with their labels and
+//! prices, all or none) and the cancel transaction (lock the booking, free its seat).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -14,7 +14,7 @@ use super::seating::SeatingOps;
 use super::DieselStore;
 use crate::db::{db_error, foreign_key_violation, found, is_retryable, unique_violation};
 use crate::rows::{bookings_of, currency, snapshot, to_naive, BookingRow, ShowLockRow};
-use crate::schema::{bookings, shows, users};
+use crate::schema::{bookings, seat_claims, shows, users};
 use crate::sql::{BackendOps, SHOW_LOCK_COLUMNS};
 use crate::tx::{refuse, rule, with_conn, write_tx, TxError};
 
@@ -190,6 +190,15 @@ impl BookingRepository for DieselStore {
                 .returning(BookingRow::as_returning())
                 .get_result(conn)
                 .await?;
+            // The seat is free again at the commit.
+            diesel::delete(
+                seat_claims::table
+                    .filter(seat_claims::show_id.eq(booking.show_id.0))
+                    .filter(seat_claims::seat_number.eq(booking.seat_number))
+                    .filter(seat_claims::expires_at.is_null()),
+            )
+            .execute(conn)
+            .await?;
             let cancelled = updated.into_booking(user.username.clone())?;
             // Committed with the cancellation, as for a booking.
             if let Some(answer) = answer {

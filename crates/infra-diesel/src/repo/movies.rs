@@ -9,8 +9,8 @@ use domain::*;
 use super::DieselStore;
 use crate::db::{db_error, found};
 use crate::rows::{listing, MovieChanges, MovieRow, NewMovieRow};
-use crate::schema::{bookings, movies};
-use crate::sql::{confirmed, BackendOps};
+use crate::schema::{movies, seat_claims};
+use crate::sql::BackendOps;
 use crate::tx::{refuse, rule, with_conn, write_tx, TxError};
 
 #[async_trait]
@@ -87,13 +87,19 @@ impl MovieRepository for DieselStore {
             // Lock the movie's shows first: in-flight bookings of them finish, and new
             // ones wait, so the count below cannot miss a booking.
             let show_ids = conn.movie_shows_for_update(id.0).await?;
-            let confirmed: i64 = bookings::table
-                .filter(bookings::show_id.eq_any(&show_ids))
-                .filter(bookings::status.eq(confirmed()))
+            // Seats booked or in an unexpired hold, as for deleting one show.
+            let now = self.now();
+            let taken: i64 = seat_claims::table
+                .filter(seat_claims::show_id.eq_any(&show_ids))
+                .filter(
+                    seat_claims::expires_at
+                        .is_null()
+                        .or(seat_claims::expires_at.gt(now)),
+                )
                 .count()
                 .get_result(conn)
                 .await?;
-            rule(rules::check_deletable(confirmed))?;
+            rule(rules::check_deletable(taken))?;
             let deleted = diesel::delete(movies::table.find(id.0))
                 .execute(conn)
                 .await?;

@@ -1,18 +1,34 @@
 //! Reads and writes of a show's seating that several repositories make, inside their
-//! transactions or not: its layout, its prices, its booked seats. They are the same on
+//! transactions or not: its layout, its prices, its taken seats. They are the same on
 //! both backends, so they are written once and the macro below implements them for each
 //! connection type, as `with_conn!` expands a body once per backend.
 
 use async_trait::async_trait;
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use domain::{Layout, Prices, StoreError};
 
 use crate::db::SqliteConn;
 use crate::rows::{layout_from_json, price_rows, prices_from_rows};
-use crate::schema::{bookings, screens, show_prices};
-use crate::sql::confirmed;
+use crate::schema::{screens, seat_claims, show_prices};
 use crate::tx::TxError;
+
+/// A show's taken seats, each list ascending.
+#[derive(Debug, Default)]
+pub(crate) struct Claims {
+    pub booked: Vec<i32>,
+    pub held: Vec<i32>,
+}
+
+impl Claims {
+    /// Every taken seat, ascending.
+    pub fn taken(&self) -> Vec<i32> {
+        let mut all = [self.booked.as_slice(), self.held.as_slice()].concat();
+        all.sort_unstable();
+        all
+    }
+}
 
 #[async_trait]
 pub(crate) trait SeatingOps {
@@ -27,8 +43,9 @@ pub(crate) trait SeatingOps {
         &mut self,
         show: i64,
     ) -> Result<Prices, TxError<E>>;
-    /// The seat numbers of the show's confirmed bookings, ascending.
-    async fn booked_of(&mut self, show: i64) -> QueryResult<Vec<i32>>;
+    /// The show's taken seats at `now`, each ascending: those with a confirmed booking,
+    /// and those in an unexpired hold.
+    async fn claims_of(&mut self, show: i64, now: NaiveDateTime) -> QueryResult<Claims>;
     /// Replaces every price of the show.
     async fn replace_prices(&mut self, show: i64, prices: &Prices) -> QueryResult<()>;
 }
@@ -65,14 +82,26 @@ macro_rules! seating_ops {
                 Ok(prices_from_rows(show, rows)?)
             }
 
-            async fn booked_of(&mut self, show: i64) -> QueryResult<Vec<i32>> {
-                bookings::table
-                    .filter(bookings::show_id.eq(show))
-                    .filter(bookings::status.eq(confirmed()))
-                    .order(bookings::seat_number.asc())
-                    .select(bookings::seat_number)
+            async fn claims_of(&mut self, show: i64, now: NaiveDateTime) -> QueryResult<Claims> {
+                let rows: Vec<(i32, Option<NaiveDateTime>)> = seat_claims::table
+                    .filter(seat_claims::show_id.eq(show))
+                    .filter(
+                        seat_claims::expires_at
+                            .is_null()
+                            .or(seat_claims::expires_at.gt(now)),
+                    )
+                    .order(seat_claims::seat_number.asc())
+                    .select((seat_claims::seat_number, seat_claims::expires_at))
                     .load(self)
-                    .await
+                    .await?;
+                let mut claims = Claims::default();
+                for (seat, expires_at) in rows {
+                    match expires_at {
+                        None => claims.booked.push(seat),
+                        Some(_) => claims.held.push(seat),
+                    }
+                }
+                Ok(claims)
             }
 
             async fn replace_prices(&mut self, show: i64, prices: &Prices) -> QueryResult<()> {

@@ -1,13 +1,11 @@
 //! Shows, with their movie's title, their prices, and their available seats counted
-//! from the confirmed bookings and the blocked seats of their screen. Staff edits lock
+//! from the seats taken (booked or held) and the blocked seats of their screen. Staff edits lock
 //! the show so that no booking slips in between a rule's check and the change, and the
 //! screen they put a show on, so that its layout cannot change meanwhile.
 
-use std::sync::LazyLock;
-
 use async_trait::async_trait;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer};
+use diesel::sql_types::{BigInt, Integer, Timestamp};
 use diesel_async::RunQueryDsl;
 use domain::catalog::rules;
 use domain::*;
@@ -16,8 +14,8 @@ use super::seating::SeatingOps;
 use super::DieselStore;
 use crate::db::{db_error, foreign_key_violation, found};
 use crate::rows::{layout_from_json, prices_by_show, to_naive, NewShowRow, ShowChanges, ShowRow};
-use crate::schema::{bookings, movies, show_prices, shows};
-use crate::sql::{confirmed, BackendOps};
+use crate::schema::{movies, show_prices, shows};
+use crate::sql::BackendOps;
 use crate::tx::{refuse, rule, with_conn, write_tx, TxError};
 
 /// What a [`ShowRow`] is read from: a show joined with its movie.
@@ -41,16 +39,17 @@ const SHOW_COLUMNS: (
     shows::currency,
 );
 
-/// The confirmed bookings of the show of the current row, as a correlated subquery.
-static CONFIRMED_OF_SHOW: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "(SELECT count(*) FROM bookings WHERE bookings.show_id = shows.id AND bookings.status = '{}')",
-        confirmed()
-    )
-});
-
-fn confirmed_bookings_of_show() -> diesel::expression::SqlLiteral<BigInt> {
-    diesel::dsl::sql::<BigInt>(&CONFIRMED_OF_SHOW)
+/// The seats of the current row's show taken at `$now` (booked, or in an unexpired
+/// hold), as a correlated subquery.
+macro_rules! taken_seats_of_show {
+    ($now:expr) => {
+        diesel::dsl::sql::<BigInt>(
+            "(SELECT count(*) FROM seat_claims WHERE seat_claims.show_id = shows.id \
+             AND (seat_claims.expires_at IS NULL OR seat_claims.expires_at > ",
+        )
+        .bind::<Timestamp, _>($now)
+        .sql("))")
+    };
 }
 
 /// The blocked seats of the current row's screen (0 for a flat show), as stored beside
@@ -101,6 +100,7 @@ impl DieselStore {
         filter: &ShowFilter,
         page: Page,
     ) -> Result<Listing<Show>, StoreError> {
+        let now = self.now();
         let read = with_conn!(&self.db, |conn| {
             macro_rules! filtered {
                 () => {{
@@ -122,14 +122,14 @@ impl DieselStore {
                     query
                 }};
             }
-            // One query for the page, its shows' confirmed bookings and the total: a
+            // One query for the page, its shows' taken seats and the total: a
             // correlated count per listed show, and the total as a window over the
             // filtered rows (computed before LIMIT/OFFSET).
             let rows: Vec<(ShowRow, i64, i32, i64)> = filtered!()
                 .order((shows::start_time.asc(), shows::id.asc()))
                 .select((
                     SHOW_COLUMNS,
-                    confirmed_bookings_of_show(),
+                    taken_seats_of_show!(now),
                     blocked_seats_of_show(),
                     diesel::dsl::sql::<BigInt>("count(*) OVER ()"),
                 ))
@@ -164,6 +164,7 @@ impl DieselStore {
     }
 
     async fn show_by_id(&self, id: ShowId) -> Result<Option<Show>, StoreError> {
+        let now = self.now();
         let found_show = with_conn!(&self.db, |conn| {
             let row: Option<(ShowRow, i64, i32)> = found(
                 shows::table
@@ -171,7 +172,7 @@ impl DieselStore {
                     .filter(shows::id.eq(id.0))
                     .select((
                         SHOW_COLUMNS,
-                        confirmed_bookings_of_show(),
+                        taken_seats_of_show!(now),
                         blocked_seats_of_show(),
                     ))
                     .first(conn)
@@ -284,8 +285,9 @@ impl ShowRepository for DieselStore {
             };
             if let Some(layout) = &new_layout {
                 changes.total_seats = Some(layout.capacity());
-                let booked = conn.booked_of(id.0).await?;
-                rule(rules::check_layout_fits(layout, &booked))?;
+                // A held seat is kept as a booked one is: its hold may yet be confirmed.
+                let taken = conn.claims_of(id.0, self.now()).await?.taken();
+                rule(rules::check_layout_fits(layout, &taken))?;
             }
             if new_layout.is_some() || patch.prices.is_some() {
                 let layout = match new_layout {
@@ -326,13 +328,9 @@ impl ShowRepository for DieselStore {
             if conn.show_for_update(id.0).await?.is_none() {
                 return refuse(DeleteError::NotFound);
             }
-            let confirmed: i64 = bookings::table
-                .filter(bookings::show_id.eq(id.0))
-                .filter(bookings::status.eq(confirmed()))
-                .count()
-                .get_result(conn)
-                .await?;
-            rule(rules::check_deletable(confirmed))?;
+            // Active holds count as bookings: their owners are paying for them.
+            let taken = conn.claims_of(id.0, self.now()).await?.taken().len();
+            rule(rules::check_deletable(taken as i64))?;
             diesel::delete(shows::table.find(id.0))
                 .execute(conn)
                 .await?;
@@ -342,6 +340,7 @@ impl ShowRepository for DieselStore {
     }
 
     async fn booked_seats(&self, id: ShowId) -> Result<Option<ShowSeats>, StoreError> {
+        let now = self.now();
         let found_show = with_conn!(&self.db, |conn| {
             let row: Option<ShowRow> = found(
                 shows::table
@@ -354,7 +353,7 @@ impl ShowRepository for DieselStore {
             let Some(row) = row else {
                 return Ok(None);
             };
-            let booked = conn.booked_of(id.0).await.map_err(db_error)?;
+            let claims = conn.claims_of(id.0, now).await.map_err(db_error)?;
             let layout = conn
                 .layout_of::<StoreError>(row.screen_id, row.total_seats)
                 .await
@@ -363,18 +362,20 @@ impl ShowRepository for DieselStore {
                 .prices_of::<StoreError>(id.0)
                 .await
                 .map_err(TxError::into_error)?;
-            Ok::<_, StoreError>(Some((row, booked, layout, prices)))
+            Ok::<_, StoreError>(Some((row, claims, layout, prices)))
         })?;
-        let Some((row, booked, layout, prices)) = found_show else {
+        let Some((row, claims, layout, prices)) = found_show else {
             return Ok(None);
         };
         // Counted from the same reads, so the map and the count always agree.
         let blocked = layout.blocked_seats().len() as i32;
-        let show = row.into_show(booked.len() as i64, blocked, prices)?;
+        let taken = (claims.booked.len() + claims.held.len()) as i64;
+        let show = row.into_show(taken, blocked, prices)?;
         Ok(Some(ShowSeats {
             show,
             layout,
-            booked,
+            booked: claims.booked,
+            held: claims.held,
         }))
     }
 }

@@ -10,7 +10,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use domain::{BookingStatus, Ticket};
 
-use crate::rows::{BookingRow, RefreshTokenRow, ScreenRow, ShowLockRow};
+use crate::rows::{BookingRow, HoldRow, RefreshTokenRow, ScreenRow, ShowLockRow};
 use crate::schema::{bookings, refresh_tokens, screens, shows};
 
 /// The status every confirmed-seat query filters on, from the domain's own spelling.
@@ -33,9 +33,10 @@ pub(crate) trait BackendOps {
     async fn screen_for_share(&mut self, id: i64) -> QueryResult<Option<ScreenRow>>;
     /// The screen, locked against new shows on it and other edits.
     async fn screen_for_update(&mut self, id: i64) -> QueryResult<Option<ScreenRow>>;
-    /// Books the seats of `tickets` (ascending) that are free, each with its label and
-    /// price, and returns the new bookings; a seat held by a confirmed booking is
-    /// skipped, never an error.
+    /// Claims and books the seats of `tickets` (ascending) that are free at `at`, each
+    /// with its label and price, and returns the new bookings; a seat with a confirmed
+    /// booking or in an unexpired hold is skipped, never an error, and the claim of an
+    /// expired hold is taken over.
     async fn insert_free_seats(
         &mut self,
         show: i64,
@@ -44,6 +45,36 @@ pub(crate) trait BackendOps {
         currency: &str,
         at: NaiveDateTime,
     ) -> QueryResult<Vec<BookingRow>>;
+    /// Books `tickets` whose seats are already claimed (a hold being confirmed).
+    async fn insert_bookings(
+        &mut self,
+        show: i64,
+        user: i64,
+        tickets: &[Ticket],
+        currency: &str,
+        at: NaiveDateTime,
+    ) -> QueryResult<Vec<BookingRow>>;
+    /// Claims for `hold` until `expires_at` those of `seats` (ascending) free at `now`,
+    /// taking over the claims of expired holds, and returns the seats claimed.
+    async fn claim_seats(
+        &mut self,
+        show: i64,
+        seats: &[i32],
+        hold: i64,
+        expires_at: NaiveDateTime,
+        now: NaiveDateTime,
+    ) -> QueryResult<Vec<i32>>;
+    /// The user's row, locked: one user's new holds are counted against the cap one at
+    /// a time, while other users' holds go on.
+    async fn user_for_update(&mut self, id: i64) -> QueryResult<Option<i64>>;
+    /// A hold, locked against every other change of it.
+    async fn hold_for_update(&mut self, id: i64) -> QueryResult<Option<HoldRow>>;
+    /// Makes the claims `hold` still has at `now` permanent (a confirmed booking's) and
+    /// returns their seats; a seat taken over after the hold expired is not among them.
+    async fn confirm_claims(&mut self, hold: i64, now: NaiveDateTime) -> QueryResult<Vec<i32>>;
+    /// At most `limit` active holds whose expiry has passed at `now`, locked; on
+    /// PostgreSQL one another transaction holds is skipped.
+    async fn expired_hold_ids(&mut self, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<i64>>;
     /// A refresh token's record, locked: of two exchanges of one token, the second
     /// waits for the first and then sees it retired.
     async fn refresh_token_for_update(&mut self, jti: &str)
@@ -62,6 +93,13 @@ pub(crate) trait BackendOps {
         before: NaiveDateTime,
         limit: i64,
     ) -> QueryResult<usize>;
+}
+
+/// A seat number a claim statement returns.
+#[derive(QueryableByName)]
+pub(crate) struct SeatRow {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub seat_number: i32,
 }
 
 /// The columns of a [`ShowLockRow`], in its fields' order.

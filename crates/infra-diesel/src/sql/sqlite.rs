@@ -5,15 +5,16 @@ use async_trait::async_trait;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
-use domain::Ticket;
+use domain::{HoldStatus, Ticket};
 
 use super::{
     booking_row, confirmed, movie_show_ids, refresh_token_row, screen_row, show_lock_row,
-    BackendOps,
+    BackendOps, SeatRow,
 };
 use crate::db::SqliteConn;
-use crate::rows::{BookingRow, NewBookingRow, RefreshTokenRow, ScreenRow, ShowLockRow};
-use crate::schema::{bookings, refresh_tokens};
+use crate::rows::{BookingRow, HoldRow, NewBookingRow, RefreshTokenRow, ScreenRow, ShowLockRow};
+use crate::schema::{bookings, holds, refresh_tokens, seat_claims, users};
+use diesel::sql_types::{BigInt, Integer, Nullable, Timestamp};
 
 #[async_trait]
 impl BackendOps for SqliteConn {
@@ -49,16 +50,26 @@ impl BackendOps for SqliteConn {
         currency: &str,
         at: NaiveDateTime,
     ) -> QueryResult<Vec<BookingRow>> {
-        let booked: Vec<i32> = bookings::table
-            .filter(bookings::show_id.eq(show))
-            .filter(bookings::seat_number.eq_any(tickets.iter().map(|t| t.seat_number)))
-            .filter(bookings::status.eq(confirmed()))
-            .select(bookings::seat_number)
-            .load(self)
-            .await?;
-        let free = tickets.iter().filter(|t| !booked.contains(&t.seat_number));
+        let mut claimed = Vec::with_capacity(tickets.len());
+        for ticket in tickets {
+            if claim_one(self, show, ticket.seat_number, None, at).await? {
+                claimed.push(ticket.clone());
+            }
+        }
+        self.insert_bookings(show, user, &claimed, currency, at)
+            .await
+    }
+
+    async fn insert_bookings(
+        &mut self,
+        show: i64,
+        user: i64,
+        tickets: &[Ticket],
+        currency: &str,
+        at: NaiveDateTime,
+    ) -> QueryResult<Vec<BookingRow>> {
         let mut inserted = Vec::with_capacity(tickets.len());
-        for ticket in free {
+        for ticket in tickets {
             let row = NewBookingRow {
                 user_id: user,
                 show_id: show,
@@ -78,6 +89,64 @@ impl BackendOps for SqliteConn {
             );
         }
         Ok(inserted)
+    }
+
+    async fn claim_seats(
+        &mut self,
+        show: i64,
+        seats: &[i32],
+        hold: i64,
+        expires_at: NaiveDateTime,
+        now: NaiveDateTime,
+    ) -> QueryResult<Vec<i32>> {
+        let mut claimed = Vec::with_capacity(seats.len());
+        for &seat in seats {
+            if claim_one(self, show, seat, Some((hold, expires_at)), now).await? {
+                claimed.push(seat);
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn user_for_update(&mut self, id: i64) -> QueryResult<Option<i64>> {
+        users::table
+            .find(id)
+            .select(users::id)
+            .first(self)
+            .await
+            .optional()
+    }
+
+    async fn hold_for_update(&mut self, id: i64) -> QueryResult<Option<HoldRow>> {
+        holds::table
+            .find(id)
+            .select(HoldRow::as_select())
+            .first(self)
+            .await
+            .optional()
+    }
+
+    async fn confirm_claims(&mut self, hold: i64, now: NaiveDateTime) -> QueryResult<Vec<i32>> {
+        diesel::update(
+            seat_claims::table
+                .filter(seat_claims::hold_id.eq(hold))
+                .filter(seat_claims::expires_at.gt(now)),
+        )
+        .set(seat_claims::expires_at.eq(None::<NaiveDateTime>))
+        .returning(seat_claims::seat_number)
+        .get_results(self)
+        .await
+    }
+
+    async fn expired_hold_ids(&mut self, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<i64>> {
+        holds::table
+            .filter(holds::status.eq(HoldStatus::Active.as_str()))
+            .filter(holds::expires_at.le(now))
+            .order(holds::expires_at)
+            .limit(limit)
+            .select(holds::id)
+            .load(self)
+            .await
     }
 
     async fn refresh_token_for_update(
@@ -118,6 +187,34 @@ impl BackendOps for SqliteConn {
         self.batch_execute(&format!("PRAGMA user_version = {}", version.user_version))
             .await
     }
+}
+
+/// Claims one seat: for a hold until its expiry, or for a booking (`None`) for good.
+/// A claim whose expiry has passed at `now` is taken over; any other means the seat is
+/// taken. Answers whether the seat was claimed.
+async fn claim_one(
+    conn: &mut SqliteConn,
+    show: i64,
+    seat: i32,
+    hold: Option<(i64, NaiveDateTime)>,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let claimed: Vec<SeatRow> = diesel::sql_query(
+        "INSERT INTO seat_claims (show_id, seat_number, hold_id, expires_at) \
+         VALUES (?, ?, ?, ?) \
+         ON CONFLICT (show_id, seat_number) DO UPDATE \
+         SET hold_id = excluded.hold_id, expires_at = excluded.expires_at \
+         WHERE seat_claims.expires_at <= ? \
+         RETURNING seat_number",
+    )
+    .bind::<BigInt, _>(show)
+    .bind::<Integer, _>(seat)
+    .bind::<Nullable<BigInt>, _>(hold.map(|(id, _)| id))
+    .bind::<Nullable<Timestamp>, _>(hold.map(|(_, until)| until))
+    .bind::<Timestamp, _>(now)
+    .load(conn)
+    .await?;
+    Ok(!claimed.is_empty())
 }
 
 #[derive(QueryableByName)]

@@ -42,7 +42,8 @@ const AUTH_ROUTES: &[&str] = &[
     "/api/token/refresh/",
     "/api/logout/",
 ];
-const BOOKING_ROUTE: &str = "/api/shows/{id}/book/";
+/// Routes that take seats, counted together per user.
+const BOOKING_ROUTES: &[&str] = &["/api/shows/{id}/book/", "/api/shows/{id}/holds/"];
 
 struct Limit<K: Hash + Eq + Clone> {
     per_minute: NonZeroU32,
@@ -195,7 +196,7 @@ async fn check_request(req: &ServiceRequest) -> Result<(), ApiError> {
     let limits = &state.limits;
     if AUTH_ROUTES.contains(&pattern.as_str()) {
         limits.check_auth(limits.client_ip(req)).await
-    } else if pattern == BOOKING_ROUTE {
+    } else if BOOKING_ROUTES.contains(&pattern.as_str()) {
         // Without a valid token there is no user to count; the handler answers 401.
         match authenticate(req.request()) {
             Ok(user) => limits.check_booking(user.id.0).await,
@@ -213,7 +214,7 @@ mod tests {
     #[test]
     fn the_limited_patterns_are_routes_of_the_app() {
         let posted = |path: &str| crate::app::ROUTES.contains(&("post", path));
-        for route in AUTH_ROUTES.iter().chain([&BOOKING_ROUTE]) {
+        for route in AUTH_ROUTES.iter().chain(BOOKING_ROUTES) {
             assert!(posted(route), "{route} is not a POST route of app.rs");
         }
     }

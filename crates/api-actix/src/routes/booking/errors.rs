@@ -1,6 +1,9 @@
 //! How the booking use cases' errors answer over HTTP.
 
-use domain::{BestSeatsError, BookError, BookingsError, CancelError, ValidationErrors};
+use domain::{
+    BestSeatsError, BookError, BookingsError, CancelError, ConfirmError, HoldError, HoldSeatsError,
+    HoldsError, ValidationErrors,
+};
 
 use crate::http::ApiError;
 
@@ -31,8 +34,10 @@ impl From<BookError> for ApiError {
                 e
             }
             BookError::SeatTaken { seats } => {
-                let mut e =
-                    Self::conflict("seat_taken", format!("seat(s) {seats:?} already booked"));
+                let mut e = Self::conflict(
+                    "seat_taken",
+                    format!("seat(s) {seats:?} already booked or held"),
+                );
                 e.body.seats = Some(seats);
                 e
             }
@@ -99,6 +104,98 @@ impl From<CancelError> for ApiError {
                 Self::conflict("show_started", "the show has already started")
             }
             CancelError::Store(error) => error.into(),
+        }
+    }
+}
+
+/// Answers shared by the hold routes.
+fn hold_expired() -> ApiError {
+    ApiError::conflict(
+        "hold_expired",
+        "the hold has expired and its seats may have gone to someone else",
+    )
+}
+
+fn hold_not_active(status: domain::HoldStatus) -> ApiError {
+    ApiError::conflict(
+        "hold_not_active",
+        format!("the hold is {}, not ACTIVE", status.as_str()),
+    )
+}
+
+impl From<HoldSeatsError> for ApiError {
+    fn from(error: HoldSeatsError) -> Self {
+        // The seat rules are booking's, and answer as booking does.
+        let booking = |e: BookError| Self::from(e);
+        match error {
+            HoldSeatsError::Invalid(fields) => {
+                // Which seats: one code for them all; a category or wheelchair wish alone
+                // is plain invalid input, as for best-seats.
+                let seats = fields.0.contains_key("seat_numbers") || fields.0.contains_key("count");
+                let mut e = Self::invalid(fields);
+                if seats {
+                    e.body.code = "invalid_seat".into();
+                }
+                e
+            }
+            HoldSeatsError::ShowNotFound => booking(BookError::ShowNotFound),
+            HoldSeatsError::ShowStarted => booking(BookError::ShowStarted),
+            HoldSeatsError::SeatOutOfRange {
+                field,
+                seats,
+                total_seats,
+            } => booking(BookError::SeatOutOfRange {
+                field,
+                seats,
+                total_seats,
+            }),
+            HoldSeatsError::SeatTaken { seats } => booking(BookError::SeatTaken { seats }),
+            HoldSeatsError::SeatBlocked { seats } => booking(BookError::SeatBlocked { seats }),
+            HoldSeatsError::UserNotFound => booking(BookError::UserNotFound),
+            HoldSeatsError::NoAdjacentSeats => Self::from(BestSeatsError::NoAdjacentSeats),
+            HoldSeatsError::HoldLimit { held, max } => Self::conflict(
+                "hold_limit",
+                format!("you already hold {held} seats; at most {max} at a time"),
+            ),
+            HoldSeatsError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<HoldError> for ApiError {
+    fn from(error: HoldError) -> Self {
+        match error {
+            HoldError::NotFound => Self::not_found("hold"),
+            HoldError::Expired => hold_expired(),
+            HoldError::NotActive(status) => hold_not_active(status),
+            HoldError::ExtensionLimit => Self::conflict(
+                "hold_extension_limit",
+                "the hold cannot be extended any further",
+            ),
+            HoldError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<ConfirmError> for ApiError {
+    fn from(error: ConfirmError) -> Self {
+        match error {
+            ConfirmError::NotFound => Self::not_found("hold"),
+            ConfirmError::Expired => hold_expired(),
+            ConfirmError::NotActive(status) => hold_not_active(status),
+            ConfirmError::ShowStarted => {
+                Self::conflict("show_started", "the show has already started")
+            }
+            ConfirmError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<HoldsError> for ApiError {
+    fn from(error: HoldsError) -> Self {
+        match error {
+            HoldsError::Invalid(fields) => Self::invalid(fields),
+            HoldsError::Store(error) => error.into(),
         }
     }
 }

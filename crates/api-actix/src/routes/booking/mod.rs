@@ -1,7 +1,8 @@
-//! Booking: book seats, list one's bookings, cancel.
+//! Booking: book seats, list one's bookings, cancel; hold seats and confirm them.
 
 mod dto;
 mod errors;
+mod holds;
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use crate::http::idempotency::{answer_committed, answer_for, json_answer, Render
 use crate::http::ApiError;
 use crate::state::AppState;
 use dto::*;
+pub use holds::*;
 
 /// The OpenAPI description of a booking's answer: a 201 with one booking (for
 /// `seat_number`) or `{"bookings": [...]}` (for `seat_numbers`).

@@ -27,7 +27,7 @@ impl From<EditCatalogError> for ApiError {
             EditCatalogError::NotFound => Self::not_found("resource"),
             EditCatalogError::HasConfirmedBookings => Self::conflict(
                 "has_bookings",
-                "it has confirmed bookings; cancel them first",
+                "it has confirmed bookings or active holds; cancel or release them first",
             ),
             EditCatalogError::SeatBooked { highest_booked } => Self::conflict(
                 "seat_booked",
