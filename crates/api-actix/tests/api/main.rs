@@ -17,6 +17,7 @@ mod catalogue;
 mod edge;
 mod faults;
 mod flow;
+mod holds;
 mod idempotency;
 mod login_timing;
 mod openapi;

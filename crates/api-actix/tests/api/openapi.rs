@@ -93,7 +93,7 @@ async fn every_route_in_the_table_is_served() {
 async fn every_operation_has_summary_tag_errors_and_security() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let doc = document(&app, "/api/openapi.json").await;
-    let tags = ["Accounts", "Catalogue", "Booking", "Operations"];
+    let tags = ["Accounts", "Catalogue", "Booking", "Holds", "Operations"];
     let schemes = doc["components"]["securitySchemes"]
         .as_object()
         .expect("security schemes");
