@@ -1,9 +1,11 @@
 //! The repositories against real databases: every test runs on SQLite (a temp file)
 //! and on PostgreSQL (a fresh database), each test on its own database. Refresh-token
-//! records are tested in `repositories/sessions.rs`, idempotency keys in
-//! `repositories/idempotency.rs`; screens, shows on a screen and what their bookings keep
-//! in `repositories/screens.rs`.
+//! records are tested in `repositories/sessions.rs`, holds in `repositories/holds.rs`,
+//! idempotency keys in `repositories/idempotency.rs`; screens, shows on a screen and what
+//! their bookings keep in `repositories/screens.rs`.
 
+#[path = "repositories/holds.rs"]
+mod holds;
 #[path = "repositories/idempotency.rs"]
 mod idempotency;
 #[path = "repositories/screens.rs"]
