@@ -522,6 +522,7 @@ mod own_servers {
         setup = TestDatabase::new;
         keys_expire_after_retention_and_housekeeping_deletes_them,
         a_server_killed_right_after_a_booking_commits_gives_the_retry_the_original_201,
+        a_server_killed_right_after_a_confirmation_commits_gives_the_retry_the_original_201,
     );
 
     async fn keys_expire_after_retention_and_housekeeping_deletes_them(db: TestDatabase) {
@@ -559,14 +560,20 @@ mod own_servers {
         assert_eq!(left, 0, "expired keys were not deleted");
     }
 
-    async fn a_server_killed_right_after_a_booking_commits_gives_the_retry_the_original_201(
-        db: TestDatabase,
-    ) {
+    /// A server process on `db` with an upcoming show of 10 seats and a user, john.
+    struct Served {
+        server: ServerProcess,
+        client: reqwest::Client,
+        john: String,
+        show: i64,
+    }
+
+    async fn served(db: &TestDatabase) -> Served {
         let settings = test_settings(&db.url);
-        let mut server = ServerProcess::start(&db.url).await;
+        let server = ServerProcess::start(&db.url).await;
         let client = reqwest::Client::new();
-        let login = |base: String, name: &'static str| {
-            let client = client.clone();
+        let login = |name: &'static str| {
+            let (client, base) = (client.clone(), server.address.clone());
             async move {
                 let body: Value = client
                     .post(format!("{base}/api/login/"))
@@ -581,7 +588,7 @@ mod own_servers {
             }
         };
         create_staff(&settings, "admin").await;
-        let staff = login(server.address.clone(), "admin").await;
+        let staff = login("admin").await;
         let post = |path: &str, token: &str, body: Value| {
             client
                 .post(format!("{}{path}", server.address))
@@ -616,21 +623,46 @@ mod own_servers {
             json!({"username": "john", "password": PASSWORD}),
         );
         assert_eq!(signup.await.unwrap().status(), StatusCode::CREATED);
-        let john = login(server.address.clone(), "john").await;
+        let john = login("john").await;
+        Served {
+            server,
+            client,
+            john,
+            show: id_of(&show),
+        }
+    }
 
+    /// Sends john's keyed POST through a proxy that loses the answer, SIGKILLs the server
+    /// as soon as the answer was written, starts another, and sends the retry there.
+    async fn lost_then_retried(
+        db: &TestDatabase,
+        served: Served,
+        path: &str,
+        body: Option<Value>,
+    ) -> (Answer, String) {
+        let Served {
+            mut server,
+            client,
+            john,
+            ..
+        } = served;
+        let keyed = |base: &str| {
+            let request = client
+                .post(format!("{base}{path}"))
+                .bearer_auth(&john)
+                .header(KEY, "lost-answer");
+            match &body {
+                Some(body) => request.json(body),
+                None => request,
+            }
+        };
         let target = server
             .address
             .trim_start_matches("http://")
             .parse()
             .unwrap();
         let proxy = LosingProxy::start(target).await;
-        let path = book_path(id_of(&show));
-        let lost = client
-            .post(proxy.url(&path))
-            .bearer_auth(&john)
-            .header(KEY, "lost-answer")
-            .json(&seat(3))
-            .send();
+        let lost = keyed(&proxy.url("")).send();
         let (lost, ()) = tokio::join!(lost, async {
             proxy.answered().await;
             server.child.kill().expect("SIGKILL the server");
@@ -639,29 +671,65 @@ mod own_servers {
         assert!(lost.is_err(), "the answer was not lost: {lost:?}");
 
         let restarted = ServerProcess::start(&db.url).await;
-        let retry = client
-            .post(format!("{}{path}", restarted.address))
-            .bearer_auth(&john)
-            .header(KEY, "lost-answer")
-            .json(&seat(3))
-            .send()
-            .await
-            .unwrap();
-        let retry = Answer::of(retry).await;
-        assert_eq!(retry.status, StatusCode::CREATED, "{retry:?}");
-        assert!(retry.replayed);
-        let bookings: Value = client
+        let retry = Answer::of(keyed(&restarted.address).send().await.unwrap()).await;
+        let bookings = client
             .get(format!("{}/api/bookings/", restarted.address))
             .bearer_auth(&john)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        (retry, bookings)
+    }
+
+    async fn a_server_killed_right_after_a_booking_commits_gives_the_retry_the_original_201(
+        db: TestDatabase,
+    ) {
+        let served = served(&db).await;
+        let path = book_path(served.show);
+        let (retry, bookings) = lost_then_retried(&db, served, &path, Some(seat(3))).await;
+        assert_eq!(retry.status, StatusCode::CREATED, "{retry:?}");
+        assert!(retry.replayed);
+        let bookings: Value = serde_json::from_str(&bookings).unwrap();
+        let bookings = bookings.as_array().unwrap();
+        assert_eq!(bookings.len(), 1, "{bookings:?}");
+        assert_eq!(id_of(&bookings[0]), id_of(&retry.json()));
+        assert_eq!(bookings[0]["seat_number"], 3);
+    }
+
+    async fn a_server_killed_right_after_a_confirmation_commits_gives_the_retry_the_original_201(
+        db: TestDatabase,
+    ) {
+        let served = served(&db).await;
+        let hold: Value = served
+            .client
+            .post(format!(
+                "{}/api/shows/{}/holds/",
+                served.server.address, served.show
+            ))
+            .bearer_auth(&served.john)
+            .json(&json!({"seat_numbers": [4, 5]}))
             .send()
             .await
             .unwrap()
             .json()
             .await
             .unwrap();
+        let path = format!("/api/holds/{}/confirm/", id_of(&hold));
+        let (retry, bookings) = lost_then_retried(&db, served, &path, None).await;
+        assert_eq!(retry.status, StatusCode::CREATED, "{retry:?}");
+        assert!(retry.replayed);
+        let bookings: Value = serde_json::from_str(&bookings).unwrap();
         let bookings = bookings.as_array().unwrap();
-        assert_eq!(bookings.len(), 1, "{bookings:?}");
-        assert_eq!(id_of(&bookings[0]), id_of(&retry.json()));
-        assert_eq!(bookings[0]["seat_number"], 3);
+        let confirmed = retry.json()["bookings"].as_array().unwrap().clone();
+        assert_eq!(bookings.len(), 2, "{bookings:?}");
+        let ids = |list: &[Value]| {
+            let mut ids: Vec<i64> = list.iter().map(id_of).collect();
+            ids.sort_unstable();
+            ids
+        };
+        assert_eq!(ids(bookings), ids(&confirmed));
     }
 }

@@ -74,7 +74,10 @@ async fn a_hold_takes_its_seats_until_its_exact_expiry(f: Fixture) {
         .await;
     assert_eq!(booked, Err(BookError::SeatTaken { seats: vec![3] }));
     // At the expiry instant itself the seats are free.
-    let taken_over = f.hold(&show, &jane, &[4, 5], hold.expires_at).await.unwrap();
+    let taken_over = f
+        .hold(&show, &jane, &[4, 5], hold.expires_at)
+        .await
+        .unwrap();
     assert_eq!(taken_over.seats.len(), 2);
 }
 
@@ -89,14 +92,23 @@ async fn an_expired_hold_is_refused_and_its_seats_are_taken_over_in_one_statemen
             .extend_hold(hold.id, john.id, &policy(), now)
             .await
             .map(|_| ()),
-        f.store.release_hold(hold.id, john.id, now).await.map(|_| ()),
+        f.store
+            .release_hold(hold.id, john.id, now)
+            .await
+            .map(|_| ()),
     ] {
         assert_eq!(result, Err(HoldError::Expired));
     }
     // Jane's booking takes seat 2 over, with no housekeeping in between.
     let booked = f
         .store
-        .book_seats(show.id, &jane, &SeatSelection::new(&[2]).unwrap(), now, None)
+        .book_seats(
+            show.id,
+            &jane,
+            &SeatSelection::new(&[2]).unwrap(),
+            now,
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(booked[0].seat_number, 2);
@@ -185,7 +197,11 @@ async fn housekeeping_marks_expired_holds_once_even_from_two_processes(f: Fixtur
         }
     }
     assert_eq!(marked, 8);
-    assert_eq!(f.store.expire_holds(now, 100).await, Ok(0), "harmless twice");
+    assert_eq!(
+        f.store.expire_holds(now, 100).await,
+        Ok(0),
+        "harmless twice"
+    );
     for (i, hold) in holds.iter().enumerate() {
         let stored = f.store.get_hold(hold.id).await.unwrap().unwrap();
         let expected = if i < 8 {
@@ -229,9 +245,8 @@ async fn postgres_claims_of_different_seats_do_not_wait_for_each_other() {
     let show = f.show(10).await;
     let [john, jane] = <[AuthUser; 2]>::try_from(users(&f, 2).await).unwrap();
     // A transaction in flight claiming seat 1 of the show.
-    let held = f
-        .db
-        .hold_locks(&format!(
+    let held =
+        f.db.hold_locks(&format!(
             "SELECT 1 FROM shows WHERE id = {} FOR SHARE; \
              INSERT INTO seat_claims (show_id, seat_number) VALUES ({}, 1);",
             show.id.0, show.id.0
