@@ -233,6 +233,57 @@ async fn metrics_count_bookings_conflicts_and_requests() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_holds_and_housekeeping_marks_expired_ones() {
+    let db = TestDatabase::new(Backend::Sqlite).await;
+    let app = TestApp::spawn_on(db, |s| {
+        s.booking.hold_ttl_seconds = 1;
+        s.booking.hold_max_seconds = 1;
+        s.booking.hold_housekeeping_seconds = 1;
+    })
+    .await;
+    let (_, show) = app.show_with_staff(10).await;
+    let token = app.user_token("john").await;
+    let holds = format!("/api/shows/{show}/holds/");
+    let hold = |seat: i64| app.post(&holds, Some(&token), json!({"seat_numbers": [seat]}));
+    let confirmed: Value = hold(1).await.json().await.unwrap();
+    let path = format!("/api/holds/{}/confirm/", confirmed["id"]);
+    assert_eq!(
+        app.post(&path, Some(&token), json!({})).await.status(),
+        StatusCode::CREATED
+    );
+    let released: Value = hold(2).await.json().await.unwrap();
+    let path = format!("/api/holds/{}/", released["id"]);
+    let response = app.request(Method::DELETE, &path, Some(&token), None).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let expiring: Value = hold(3).await.json().await.unwrap();
+    let counts = metrics_text(&app).await;
+    assert_eq!(metric(&counts, "movie_booking_holds_created_total"), 3.0);
+    assert_eq!(metric(&counts, "movie_booking_holds_confirmed_total"), 1.0);
+    assert_eq!(metric(&counts, "movie_booking_holds_released_total"), 1.0);
+    // Housekeeping runs every second: the expired hold is marked within a few.
+    let mut expired = 0.0;
+    for _ in 0..50 {
+        expired = metric(
+            &metrics_text(&app).await,
+            "movie_booking_holds_expired_total",
+        );
+        if expired > 0.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(expired, 1.0);
+    let after: Value = app
+        .get(&format!("/api/holds/{}/", expiring["id"]), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after["status"], "EXPIRED");
+    assert_eq!(app.booked_seats(&token, show).await, vec![1]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_after_the_limit_gets_429_with_retry_after() {
     let db = TestDatabase::new(Backend::Sqlite).await;
     let app = TestApp::spawn_on(db, |s| s.rate_limit.auth_per_minute = 3).await;
