@@ -90,8 +90,8 @@ impl Api {
             .with_context(|| format!("login answered without an access token: {answer}"))
     }
 
-    /// Signs up and logs in.
-    pub async fn new_user(&self, username: String, password: String) -> anyhow::Result<User> {
+    /// Signs up; returns the new user's id.
+    pub async fn signup(&self, username: &str, password: &str) -> anyhow::Result<i64> {
         let answer = self
             .post(
                 "/api/signup/",
@@ -100,7 +100,12 @@ impl Api {
                 StatusCode::CREATED,
             )
             .await?;
-        let id = id_of(&answer)?;
+        id_of(&answer)
+    }
+
+    /// Signs up and logs in.
+    pub async fn new_user(&self, username: String, password: String) -> anyhow::Result<User> {
+        let id = self.signup(&username, &password).await?;
         let token = self.login(&username, &password).await?;
         Ok(User {
             id,

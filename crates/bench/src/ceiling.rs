@@ -1,6 +1,16 @@
 //! The ceilings the service is measured against: `pgbench` running the service's own
-//! booking transaction straight on PostgreSQL, and raw argon2id hashing in-process.
+//! booking and checkout transactions straight on PostgreSQL, and raw argon2id hashing
+//! in-process.
+//!
+//! The scripts are the statements the service sends, as Diesel emits them (read from
+//! PostgreSQL's `log_statement = all`), with pgbench variables for the bound values,
+//! except for three kinds of value pgbench cannot build: arrays are `ARRAY[...]` of
+//! their elements, a timestamp is `LOCALTIMESTAMP` (pgbench runs with `PGTZ=UTC`, as the
+//! service keeps UTC), and strings that the service computes per request (a hold's
+//! seats as JSON, an Idempotency-Key's hash, token and kept answer) are constants of
+//! the same size, or for the key's hash a unique number.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -26,38 +36,303 @@ impl ShowLock {
     }
 }
 
+/// Which transactions a pgbench run repeats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Script {
+    /// `book_once` for one random seat, the show row locked this way.
+    Book(ShowLock),
+    /// A hold of two adjacent seats (`hold_once`), the Idempotency-Key's claim, and the
+    /// hold's confirmation (`confirm_once`): one checkout per pgbench transaction.
+    Checkout,
+}
+
+impl Script {
+    fn file_name(self) -> &'static str {
+        match self {
+            Self::Book(ShowLock::Share) => "book_for_share.sql",
+            Self::Book(ShowLock::Update) => "book_for_update.sql",
+            Self::Checkout => "checkout.sql",
+        }
+    }
+
+    pub fn text(self) -> String {
+        match self {
+            Self::Book(lock) => booking_script(lock),
+            Self::Checkout => checkout_script(),
+        }
+    }
+}
+
+/// `show_for_share` / `show_for_update`.
+fn show_lock_sql(lock: ShowLock) -> String {
+    format!(
+        r#"SELECT "shows"."id", "shows"."start_time", "shows"."total_seats", "shows"."screen_id", "shows"."currency" FROM "shows" WHERE ("shows"."id" = :show) LIMIT :one {}"#,
+        lock.sql()
+    )
+}
+
+/// `prices_of`. A flat show has no screen, so `layout_of` reads nothing before it.
+const PRICES_SQL: &str = r#"SELECT "show_prices"."category", "show_prices"."price" FROM "show_prices" WHERE ("show_prices"."show_id" = :show)"#;
+
+/// `InsertBookings::<CLAIM>` for the seats in these variables, each at price 0 with its
+/// number as its label (a flat show's). With `claim` (a direct booking), the seats are
+/// claimed in the same statement first.
+fn insert_bookings_sql(claim: bool, seats: &[&str]) -> String {
+    let list = |suffix: &str| -> String {
+        let items: Vec<String> = seats.iter().map(|v| format!(":{v}::{suffix}")).collect();
+        format!("ARRAY[{}]", items.join(", "))
+    };
+    let prices = format!("ARRAY[{}]", vec!["0"; seats.len()].join(", "));
+    let mut sql = String::new();
+    if claim {
+        let _ = write!(
+            sql,
+            "WITH claimed AS (INSERT INTO seat_claims (show_id, seat_number) SELECT :show, seat \
+             FROM unnest({}) WITH ORDINALITY AS c(seat, n) ORDER BY n \
+             ON CONFLICT (show_id, seat_number) DO UPDATE SET hold_id = NULL, expires_at = NULL \
+             WHERE seat_claims.expires_at <= LOCALTIMESTAMP RETURNING seat_number) ",
+            list("int")
+        );
+    }
+    let _ = write!(
+        sql,
+        "INSERT INTO bookings (user_id, show_id, seat_number, status, booking_time, price, currency, seat_label) \
+         SELECT :user, :show, seat, 'CONFIRMED', LOCALTIMESTAMP, price, :currency, label \
+         FROM unnest({}, {prices}, {}) WITH ORDINALITY AS t(seat, price, label, n) ",
+        list("int"),
+        list("text")
+    );
+    if claim {
+        sql.push_str("WHERE seat IN (SELECT seat_number FROM claimed) ");
+    }
+    sql.push_str(
+        "ORDER BY n ON CONFLICT (show_id, seat_number) WHERE status = 'CONFIRMED' DO NOTHING \
+         RETURNING id, user_id, show_id, seat_number, status, booking_time, cancelled_at, price, currency, seat_label",
+    );
+    sql
+}
+
 /// `book_once` on PostgreSQL for one random seat of a flat show, statement for statement
-/// as the service sends it (the insert is `InsertFreeSeats` in infra-diesel's
-/// sql/postgres.rs): BEGIN; lock the show row; read its prices; insert unless the seat
-/// is held, with its label and price; COMMIT when a row came back, ROLLBACK otherwise
-/// (the service rolls back a refused booking). A flat show has no layout to read.
+/// as the service sends it: BEGIN; lock the show row; read its prices; claim the seat
+/// and insert its booking in one statement (`InsertBookings::<true>` in infra-diesel's
+/// sql/postgres.rs), unless a booking or an unexpired hold has it; COMMIT when a row
+/// came back, ROLLBACK otherwise (the service rolls back a refused booking).
 pub fn booking_script(lock: ShowLock) -> String {
     format!(
         r#"\set seat random(1, :seats)
 \set user random(:umin, :umax)
 \set id 0
 BEGIN;
-SELECT "shows"."id", "shows"."start_time", "shows"."total_seats", "shows"."screen_id", "shows"."currency" FROM "shows" WHERE ("shows"."id" = :show) LIMIT 1 {lock};
-SELECT "show_prices"."category", "show_prices"."price" FROM "show_prices" WHERE ("show_prices"."show_id" = :show);
-INSERT INTO bookings (user_id, show_id, seat_number, status, booking_time, price, currency, seat_label) SELECT :user, :show, seat, 'CONFIRMED', LOCALTIMESTAMP, price, 'EUR', label FROM unnest(ARRAY[:seat::int], ARRAY[0], ARRAY[:seat::text]) WITH ORDINALITY AS t(seat, price, label, n) ORDER BY n ON CONFLICT (show_id, seat_number) WHERE status = 'CONFIRMED' DO NOTHING RETURNING id, user_id, show_id, seat_number, status, booking_time, cancelled_at, price, currency, seat_label \aset
+{show};
+{PRICES_SQL};
+{insert} \aset
 \if :id > 0
 COMMIT;
 \else
 ROLLBACK;
 \endif
 "#,
-        lock = lock.sql()
+        show = show_lock_sql(lock),
+        insert = insert_bookings_sql(true, &["seat"]),
     )
+}
+
+/// `claim_seats`, for a hold of `:seat` and `:next`.
+const CLAIM_SEATS_SQL: &str =
+    "INSERT INTO seat_claims (show_id, seat_number, hold_id, expires_at) \
+     SELECT :show, seat, :hold_id, LOCALTIMESTAMP + :ttl::interval \
+     FROM unnest(ARRAY[:seat::int, :next::int]) WITH ORDINALITY AS c(seat, n) ORDER BY n \
+     ON CONFLICT (show_id, seat_number) DO UPDATE \
+     SET hold_id = EXCLUDED.hold_id, expires_at = EXCLUDED.expires_at \
+     WHERE seat_claims.expires_at <= LOCALTIMESTAMP \
+     RETURNING seat_number";
+
+/// `confirm_claims`.
+const CONFIRM_CLAIMS_SQL: &str =
+    "UPDATE seat_claims SET expires_at = NULL WHERE (show_id, seat_number) IN \
+     (SELECT show_id, seat_number FROM seat_claims \
+      WHERE hold_id = :hold_id AND expires_at > LOCALTIMESTAMP ORDER BY seat_number FOR UPDATE) \
+     RETURNING seat_number";
+
+/// A hold's columns as `HoldRow` reads them.
+const HOLD_COLUMNS: &str = r#""holds"."id", "holds"."user_id", "holds"."show_id", "holds"."status", "holds"."seats", "holds"."currency", "holds"."created_at", "holds"."expires_at", "holds"."extensions""#;
+
+/// One checkout on PostgreSQL, statement for statement as the service runs
+/// `POST /api/shows/{id}/holds/` with `seat_numbers` of two adjacent seats of a flat
+/// show, then `POST /api/holds/{id}/confirm/` with an Idempotency-Key:
+///
+/// 1. `hold_once`: BEGIN; the show `FOR SHARE`; its prices; the user `FOR NO KEY
+///    UPDATE`; the seats in the user's active holds (the cap); the hold's row; the
+///    claim of its seats; COMMIT when both seats came back, ROLLBACK otherwise (the rest
+///    is then skipped).
+/// 2. The Idempotency-Key middleware's claim: BEGIN; its row; COMMIT.
+/// 3. `confirm_once`: BEGIN; the hold `FOR UPDATE`; the show `FOR SHARE`; the claims
+///    made permanent; the bookings (`InsertBookings::<false>`); the hold `CONFIRMED`;
+///    the answer kept in the key's row; COMMIT.
+///
+/// Each pgbench client is its own set of users, one hold at a time as the service's
+/// connections are, and takes pairs no other client takes: the `p`-th checkout of the
+/// run (`p` counts per client, interleaved across clients) takes seats `2q + 1` and
+/// `2q + 2` of show `show0 + p % shows`, `q = p / shows`. Every checkout completes;
+/// the run must end before `2q + 2` passes `seats` (checked by the caller's count of
+/// confirmed bookings).
+pub fn checkout_script() -> String {
+    format!(
+        r#"\set p :client_id + :clients * :k
+\set user :umin + :client_id + :clients * (:k % :per)
+\set k :k + 1
+\set show :show0 + :p % :shows
+\set seat 2 * (:p / :shows) + 1
+\set next :seat + 1
+\set claimed_seat_number 0
+\if :next <= :seats
+BEGIN;
+{show_share};
+{PRICES_SQL};
+SELECT "users"."id" FROM "users" WHERE ("users"."id" = :user) LIMIT :one FOR NO KEY UPDATE;
+SELECT sum("holds"."seat_count") FROM "holds" WHERE ((("holds"."user_id" = :user) AND ("holds"."status" = :active)) AND ("holds"."expires_at" > LOCALTIMESTAMP)) LIMIT :one;
+INSERT INTO "holds" ("user_id", "show_id", "status", "seat_count", "seats", "currency", "created_at", "expires_at", "extensions") VALUES (:user, :show, :active, :seat_count, :held, :currency, LOCALTIMESTAMP, LOCALTIMESTAMP + :ttl::interval, :extensions) RETURNING {HOLD_COLUMNS} \gset hold_
+{CLAIM_SEATS_SQL} \aset claimed_
+\if :claimed_seat_number = :next
+COMMIT;
+\set scope 1000000000000000000 + :hold_id
+BEGIN;
+INSERT INTO "idempotency_keys" ("scope_hash", "user_id", "method", "path", "idem_key", "fingerprint", "claim_token", "created_at", "status", "content_type", "body") VALUES (:scope, :user, :method, :path, :idem_key, :fingerprint, :claim_token, LOCALTIMESTAMP, DEFAULT, DEFAULT, DEFAULT) ON CONFLICT DO NOTHING;
+COMMIT;
+BEGIN;
+SELECT {HOLD_COLUMNS} FROM "holds" WHERE ("holds"."id" = :hold_id) LIMIT :one FOR UPDATE;
+{show_share};
+{CONFIRM_CLAIMS_SQL};
+{insert};
+UPDATE "holds" SET "status" = :confirmed WHERE ("holds"."id" = :hold_id);
+UPDATE "idempotency_keys" SET "status" = :answer_status, "content_type" = :content_type, "body" = :answer WHERE ((("idempotency_keys"."scope_hash" = :scope) AND ("idempotency_keys"."claim_token" = :claim_token)) AND ("idempotency_keys"."status" IS NULL));
+COMMIT;
+\else
+ROLLBACK;
+\endif
+\endif
+"#,
+        show_share = show_lock_sql(ShowLock::Share),
+        insert = insert_bookings_sql(false, &["seat", "next"]),
+    )
+}
+
+/// The values the service binds that are the same in every transaction, or of a size
+/// that matters more than their content.
+fn constant_defines() -> Vec<(&'static str, String)> {
+    // Two bookings as the confirm answers them: the body the key's row keeps.
+    let booking = |id: u32, seat: u32| {
+        format!(
+            r#"{{"id":{id},"user":"bench-user-10","show":123,"seat_number":{seat},"status":"CONFIRMED","booking_time":"2026-01-01T20:00:00.123456Z","cancelled_at":null,"seat_label":"{seat}","price":0,"currency":"EUR"}}"#
+        )
+    };
+    let answer = format!(
+        r#"{{"bookings":[{},{}]}}"#,
+        booking(100_001, 1_235),
+        booking(100_002, 1_236)
+    );
+    let hex = |bytes: &[u8]| -> String {
+        let mut out = String::from("\\x");
+        for b in bytes {
+            let _ = write!(out, "{b:02x}");
+        }
+        out
+    };
+    let seat =
+        |n: u32| format!(r#"{{"seat_number":{n},"label":"{n}","category":"standard","price":0}}"#);
+    vec![
+        ("one", "1".into()),
+        ("currency", "EUR".into()),
+        ("active", "ACTIVE".into()),
+        ("confirmed", "CONFIRMED".into()),
+        ("seat_count", "2".into()),
+        ("extensions", "0".into()),
+        // booking.hold_ttl_seconds' default.
+        ("ttl", "600 seconds".into()),
+        ("held", format!("[{},{}]", seat(1_235), seat(1_236))),
+        ("method", "POST".into()),
+        ("path", "/api/holds/100001/confirm/".into()),
+        ("idem_key", "0123456789abcdef0123456789abcdef".into()),
+        // SHA-256 of the empty body, the fingerprint of every confirm.
+        (
+            "fingerprint",
+            "\\xe3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".into(),
+        ),
+        ("claim_token", "b7406c8292374e838bbece122ee113d4".into()),
+        ("answer_status", "201".into()),
+        ("content_type", "application/json".into()),
+        ("answer", hex(answer.as_bytes())),
+    ]
 }
 
 /// What pgbench reported.
 #[derive(Debug, Clone)]
 pub struct PgbenchRun {
-    pub lock: ShowLock,
+    pub script: Script,
     pub clients: usize,
     pub tps: f64,
     pub transactions: u64,
     pub failed: u64,
+}
+
+/// What a run works on.
+#[derive(Debug, Clone, Copy)]
+pub enum Target {
+    /// One show, random seats, random users of `users` (first and last id).
+    Book {
+        lock: ShowLock,
+        show: i64,
+        seats: i32,
+        users: (i64, i64),
+    },
+    /// `shows` shows with consecutive ids from `first_show`, and `users` users with
+    /// consecutive ids from `first_user` (at least one per client).
+    Checkout {
+        first_show: i64,
+        shows: usize,
+        seats: i32,
+        first_user: i64,
+        users: usize,
+    },
+}
+
+impl Target {
+    pub fn script(self) -> Script {
+        match self {
+            Self::Book { lock, .. } => Script::Book(lock),
+            Self::Checkout { .. } => Script::Checkout,
+        }
+    }
+
+    fn defines(self, clients: usize) -> Vec<(&'static str, String)> {
+        let mut defines = constant_defines();
+        match self {
+            Self::Book {
+                show, seats, users, ..
+            } => defines.extend([
+                ("show", show.to_string()),
+                ("seats", seats.to_string()),
+                ("umin", users.0.to_string()),
+                ("umax", users.1.to_string()),
+            ]),
+            Self::Checkout {
+                first_show,
+                shows,
+                seats,
+                first_user,
+                users,
+            } => defines.extend([
+                ("clients", clients.to_string()),
+                ("k", "0".into()),
+                ("show0", first_show.to_string()),
+                ("shows", shows.to_string()),
+                ("seats", seats.to_string()),
+                ("umin", first_user.to_string()),
+                ("per", (users / clients.max(1)).max(1).to_string()),
+            ]),
+        }
+        defines
+    }
 }
 
 /// The options of one pgbench run.
@@ -65,34 +340,39 @@ pub struct PgbenchJob<'a> {
     pub bin: &'a str,
     pub database_url: &'a str,
     pub dir: &'a Path,
-    pub lock: ShowLock,
+    pub target: Target,
     pub clients: usize,
     pub duration: Duration,
-    pub show: i64,
-    pub seats: i32,
-    pub users: (i64, i64),
 }
 
-/// Runs the booking script with `-M prepared` (Diesel's statements are prepared too).
+/// Runs the target's script with `-M prepared` (Diesel's statements are prepared too).
 pub async fn pgbench(job: PgbenchJob<'_>) -> anyhow::Result<PgbenchRun> {
-    let script = job.dir.join(match job.lock {
-        ShowLock::Share => "book_for_share.sql",
-        ShowLock::Update => "book_for_update.sql",
-    });
-    std::fs::write(&script, booking_script(job.lock))
-        .with_context(|| format!("cannot write {}", script.display()))?;
+    let script = job.target.script();
+    if let Target::Checkout { users, .. } = job.target {
+        anyhow::ensure!(
+            users >= job.clients,
+            "the checkout ceiling needs a user per client ({users} users, {} clients)",
+            job.clients
+        );
+    }
+    let path = job.dir.join(script.file_name());
+    std::fs::write(&path, script.text())
+        .with_context(|| format!("cannot write {}", path.display()))?;
     let seconds = job.duration.as_secs().max(1);
-    let output = Command::new(job.bin)
+    let mut command = Command::new(job.bin);
+    command
         .args(["--no-vacuum", "--protocol=prepared"])
         .arg(format!("--client={}", job.clients))
         .arg(format!("--jobs={}", job.clients.min(2)))
         .arg(format!("--time={seconds}"))
-        .arg(format!("--file={}", script.display()))
-        .arg(format!("--define=show={}", job.show))
-        .arg(format!("--define=seats={}", job.seats))
-        .arg(format!("--define=umin={}", job.users.0))
-        .arg(format!("--define=umax={}", job.users.1))
+        .arg(format!("--file={}", path.display()));
+    for (name, value) in job.target.defines(job.clients) {
+        command.arg(format!("--define={name}={value}"));
+    }
+    let output = command
         .arg(job.database_url)
+        // LOCALTIMESTAMP in UTC, the service's clock.
+        .env("PGTZ", "UTC")
         .kill_on_drop(true)
         .output()
         .await
@@ -126,7 +406,7 @@ pub async fn pgbench(job: PgbenchJob<'_>) -> anyhow::Result<PgbenchRun> {
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
     Ok(PgbenchRun {
-        lock: job.lock,
+        script,
         clients: job.clients,
         tps,
         transactions,
@@ -187,12 +467,136 @@ pub fn argon2_hashes_per_second(duration: Duration) -> anyhow::Result<(f64, usiz
 mod tests {
     use super::*;
 
+    /// infra-diesel's PostgreSQL statements, with Rust's line continuations joined.
+    fn service_sql() -> String {
+        let source = include_str!("../../infra-diesel/src/sql/postgres.rs");
+        let mut joined = String::with_capacity(source.len());
+        let mut rest = source;
+        while let Some(at) = rest.find("\\\n") {
+            joined.push_str(&rest[..at]);
+            rest = rest[at + 2..].trim_start();
+        }
+        joined.push_str(rest);
+        joined
+    }
+
+    /// The script's statement with the service's placeholders put back.
+    fn as_bound(sql: &str, values: &[(&str, &str)]) -> String {
+        values
+            .iter()
+            .fold(sql.to_owned(), |sql, (from, to)| sql.replace(from, to))
+    }
+
     #[test]
     fn the_scripts_differ_only_in_the_lock() {
         let share = booking_script(ShowLock::Share);
         let update = booking_script(ShowLock::Update);
-        assert!(share.contains("LIMIT 1 FOR SHARE;"));
+        assert!(share.contains("LIMIT :one FOR SHARE;"));
         assert_eq!(share.replace("FOR SHARE", "FOR UPDATE"), update);
         assert!(share.contains("ON CONFLICT (show_id, seat_number) WHERE status = 'CONFIRMED'"));
+    }
+
+    #[test]
+    fn a_direct_booking_claims_its_seat_in_the_insert() {
+        let script = booking_script(ShowLock::Share);
+        assert!(script.contains(
+            "WITH claimed AS (INSERT INTO seat_claims (show_id, seat_number) SELECT :show, seat \
+             FROM unnest(ARRAY[:seat::int]) WITH ORDINALITY AS c(seat, n) ORDER BY n \
+             ON CONFLICT (show_id, seat_number) DO UPDATE SET hold_id = NULL, expires_at = NULL \
+             WHERE seat_claims.expires_at <= LOCALTIMESTAMP RETURNING seat_number) INSERT INTO bookings"
+        ));
+        assert!(script.contains("WHERE seat IN (SELECT seat_number FROM claimed) ORDER BY n"));
+        let service = service_sql();
+        for fragment in [
+            "WITH claimed AS (INSERT INTO seat_claims (show_id, seat_number) SELECT ",
+            "ON CONFLICT (show_id, seat_number) DO UPDATE SET hold_id = NULL, expires_at = NULL WHERE seat_claims.expires_at <= ",
+            "WHERE seat IN (SELECT seat_number FROM claimed) ",
+        ] {
+            assert!(service.contains(fragment), "the service no longer sends {fragment:?}");
+        }
+    }
+
+    #[test]
+    fn the_checkout_claims_and_confirms_as_the_service_does() {
+        let service = service_sql();
+        let claim = as_bound(
+            CLAIM_SEATS_SQL,
+            &[
+                ("LOCALTIMESTAMP + :ttl::interval", "$3"),
+                ("ARRAY[:seat::int, :next::int]", "$4"),
+                ("LOCALTIMESTAMP", "$5"),
+                (":show", "$1"),
+                (":hold_id", "$2"),
+            ],
+        );
+        assert!(service.contains(&claim), "claim_seats changed: {claim}");
+        let confirm = as_bound(
+            CONFIRM_CLAIMS_SQL,
+            &[(":hold_id", "$1"), ("LOCALTIMESTAMP", "$2")],
+        );
+        assert!(
+            service.contains(&confirm),
+            "confirm_claims changed: {confirm}"
+        );
+    }
+
+    #[test]
+    fn the_checkout_is_three_transactions_that_skip_after_a_refused_hold() {
+        let script = checkout_script();
+        assert_eq!(script.matches("BEGIN;").count(), 3);
+        assert_eq!(script.matches("COMMIT;").count(), 3);
+        assert_eq!(script.matches("ROLLBACK;").count(), 1);
+        assert!(script.contains("LIMIT :one FOR NO KEY UPDATE;"));
+        assert!(script.contains(r#"LIMIT :one FOR UPDATE;"#));
+        // The confirmation's insert has no claim of its own.
+        assert_eq!(script.matches("WITH claimed").count(), 0);
+        assert!(script.contains(&insert_bookings_sql(false, &["seat", "next"])));
+        // Every variable the script reads is defined, set by it or pgbench's own.
+        let mut known: Vec<String> = Target::Checkout {
+            first_show: 1,
+            shows: 1,
+            seats: 10,
+            first_user: 1,
+            users: 1,
+        }
+        .defines(1)
+        .into_iter()
+        .map(|(name, _)| name.to_owned())
+        .collect();
+        known.extend(
+            [
+                "client_id",
+                "p",
+                "user",
+                "show",
+                "seat",
+                "next",
+                "claimed_seat_number",
+                "hold_id",
+                "scope",
+            ]
+            .map(String::from),
+        );
+        for (at, _) in script.match_indices(':') {
+            let rest = &script[at + 1..];
+            if rest.starts_with(':') || script[..at].ends_with(':') {
+                continue; // a cast
+            }
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() && !name.chars().all(|c| c.is_ascii_digit()) {
+                assert!(known.contains(&name), "undefined variable :{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_kept_answer_is_hex_encoded_bytes() {
+        let defines = constant_defines();
+        let answer = &defines.iter().find(|(n, _)| *n == "answer").unwrap().1;
+        assert!(answer.starts_with("\\x7b22626f6f6b696e6773"));
+        assert_eq!(answer.len() % 2, 0);
     }
 }

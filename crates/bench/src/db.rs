@@ -1,5 +1,5 @@
 //! The throw-away database of one backend, and the checks run against it after each
-//! booking workload: the service's answers must match what it wrote.
+//! booking or checkout workload: the service's answers must match what it wrote.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -194,6 +194,44 @@ impl Checker {
             "SELECT count(*) AS n FROM (SELECT show_id, seat_number FROM bookings \
              WHERE status = 'CONFIRMED' AND show_id IN ({}) \
              GROUP BY show_id, seat_number HAVING count(*) > 1) AS twice",
+            id_list(shows)
+        ))
+        .await
+    }
+
+    /// Seats of these shows whose claim says booked (no expiry) without a confirmed
+    /// booking: seats nobody can have any more.
+    pub async fn claims_without_booking(&self, shows: &[i64]) -> anyhow::Result<i64> {
+        self.count(&format!(
+            "SELECT count(*) AS n FROM seat_claims WHERE expires_at IS NULL AND show_id IN ({}) \
+             AND NOT EXISTS (SELECT 1 FROM bookings WHERE bookings.show_id = seat_claims.show_id \
+             AND bookings.seat_number = seat_claims.seat_number AND bookings.status = 'CONFIRMED')",
+            id_list(shows)
+        ))
+        .await
+    }
+
+    /// Confirmed bookings of these shows whose seat has no booked claim: seats that a
+    /// hold or a booking could take again.
+    pub async fn bookings_without_claim(&self, shows: &[i64]) -> anyhow::Result<i64> {
+        self.count(&format!(
+            "SELECT count(*) AS n FROM bookings WHERE status = 'CONFIRMED' AND show_id IN ({}) \
+             AND NOT EXISTS (SELECT 1 FROM seat_claims WHERE seat_claims.show_id = bookings.show_id \
+             AND seat_claims.seat_number = bookings.seat_number AND seat_claims.expires_at IS NULL)",
+            id_list(shows)
+        ))
+        .await
+    }
+
+    /// Holds of these shows in this status (as stored: an expired hold may still say
+    /// ACTIVE until housekeeping marks it).
+    pub async fn holds(&self, shows: &[i64], status: &str) -> anyhow::Result<i64> {
+        anyhow::ensure!(
+            status.chars().all(|c| c.is_ascii_uppercase()),
+            "not a hold status: {status}"
+        );
+        self.count(&format!(
+            "SELECT count(*) AS n FROM holds WHERE status = '{status}' AND show_id IN ({})",
             id_list(shows)
         ))
         .await

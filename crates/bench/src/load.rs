@@ -1,6 +1,7 @@
 //! The closed-loop load: a fixed number of connections, each sending its next request
 //! as soon as the last one is answered, until the time is up. Every latency goes into
-//! an HDR histogram; every answer is counted by status.
+//! an HDR histogram; every answer is counted by status. A checkout is two requests in a
+//! row (hold, then confirm), each step with its own histogram besides.
 
 use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
@@ -12,7 +13,7 @@ use hdrhistogram::Histogram;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
-use reqwest::StatusCode;
+use reqwest::{RequestBuilder, StatusCode};
 
 use crate::api::User;
 
@@ -27,6 +28,13 @@ pub enum Plan {
         seats: i32,
         run: RangeInclusive<i32>,
     },
+    /// A checkout: POST /api/shows/{id}/holds/ for a random show of `shows` and a
+    /// random pair of adjacent seats among 1..=`seats` (`seat_numbers`), then, after a
+    /// 201, POST /api/holds/{id}/confirm/ with a new Idempotency-Key. A 409 `seat_taken`
+    /// to the hold is a conflict (someone else has a seat); any other answer but 201 to
+    /// either step is an error, after which the hold is released (DELETE) so that the
+    /// user's seat cap stays free. One hold in flight per connection at most.
+    Checkout { shows: Arc<[i64]>, seats: i32 },
     /// GET this path with the connection's token; 200 expected.
     Get { path: String },
     /// POST /api/login/ with the connection's own user; 200 expected.
@@ -38,17 +46,60 @@ fn histogram() -> anyhow::Result<Histogram<u64>> {
     Histogram::new_with_bounds(1, 60_000_000, 3).context("cannot create a latency histogram")
 }
 
+/// The steps of the checkouts of a workload.
+#[derive(Debug, Clone)]
+pub struct Steps {
+    /// 201 answers to holds.
+    pub holds: u64,
+    /// Holds released after a failed confirmation.
+    pub releases: u64,
+    /// Latencies of the 201 holds.
+    pub hold: Histogram<u64>,
+    /// Latencies of the 201 confirmations.
+    pub confirm: Histogram<u64>,
+    /// From sending a hold to the 201 of its confirmation.
+    pub checkout: Histogram<u64>,
+}
+
+impl Steps {
+    fn new() -> anyhow::Result<Self> {
+        Ok(Self {
+            holds: 0,
+            releases: 0,
+            hold: histogram()?,
+            confirm: histogram()?,
+            checkout: histogram()?,
+        })
+    }
+
+    fn merge(&mut self, other: Steps) -> anyhow::Result<()> {
+        self.holds += other.holds;
+        self.releases += other.releases;
+        for (mine, theirs) in [
+            (&mut self.hold, &other.hold),
+            (&mut self.confirm, &other.confirm),
+            (&mut self.checkout, &other.checkout),
+        ] {
+            mine.add(theirs).context("cannot merge latencies")?;
+        }
+        Ok(())
+    }
+}
+
 /// What one workload measured.
 #[derive(Debug, Clone)]
 pub struct Outcome {
     /// From the first request sent to the last answer received.
     pub elapsed: Duration,
+    /// Every request; a checkout's hold, confirmation and release each count.
     pub requests: u64,
-    /// 201 for bookings, 200 otherwise.
+    /// 201 for bookings, 200 otherwise; for checkouts, completed checkouts (a 201 hold
+    /// followed by a 201 confirmation).
     pub successes: u64,
-    /// Seats booked by the successful requests (= rows the service says it wrote).
+    /// Seats booked by the successful requests (= rows the service says it wrote); for
+    /// checkouts, the bookings the confirmations answered with.
     pub seats_booked: u64,
-    /// 409 answers to booking requests.
+    /// 409 answers to booking requests; for checkouts, 409 `seat_taken` to holds.
     pub conflicts: u64,
     /// Anything else: other statuses and socket errors.
     pub errors: u64,
@@ -57,6 +108,8 @@ pub struct Outcome {
     pub first_error: Option<String>,
     pub latency: Histogram<u64>,
     pub conflict_latency: Histogram<u64>,
+    /// Checkouts only.
+    pub steps: Option<Steps>,
 }
 
 impl Outcome {
@@ -73,6 +126,7 @@ impl Outcome {
             first_error: None,
             latency: histogram()?,
             conflict_latency: histogram()?,
+            steps: None,
         })
     }
 
@@ -95,6 +149,11 @@ impl Outcome {
         self.conflict_latency
             .add(&other.conflict_latency)
             .context("cannot merge latencies")?;
+        match (&mut self.steps, other.steps) {
+            (Some(mine), Some(theirs)) => mine.merge(theirs)?,
+            (mine @ None, theirs) => *mine = theirs,
+            (Some(_), None) => {}
+        }
         Ok(())
     }
 
@@ -108,6 +167,47 @@ impl Outcome {
             self.first_error = Some(message);
         }
     }
+
+    /// Counts a request and its answer's status; a socket error counts as an error.
+    fn answered(&mut self, answer: &Answer, micros: u64) {
+        self.requests += 1;
+        self.latency.saturating_record(micros);
+        match answer {
+            Ok((status, _)) => *self.statuses.entry(status.as_u16()).or_default() += 1,
+            Err(message) => {
+                self.socket_errors += 1;
+                self.error(message.clone());
+            }
+        }
+    }
+
+    /// An answer that is not what the step expects.
+    fn unexpected(&mut self, what: &str, status: StatusCode, body: &[u8]) {
+        let text = String::from_utf8_lossy(body);
+        self.error(format!(
+            "{what}: HTTP {status}: {}",
+            text.chars().take(300).collect::<String>()
+        ));
+    }
+}
+
+/// A status and body, or why none came.
+type Answer = Result<(StatusCode, Vec<u8>), String>;
+
+/// Sends a request and reads its whole answer; returns it with its latency in µs.
+async fn send(request: RequestBuilder) -> (Answer, u64) {
+    let sent = Instant::now();
+    let answer = match request.send().await {
+        Ok(response) => {
+            let status = response.status();
+            match response.bytes().await {
+                Ok(body) => Ok((status, body.to_vec())),
+                Err(error) => Err(format!("body cut short after {status}: {error}")),
+            }
+        }
+        Err(error) => Err(format!("{error:?}")),
+    };
+    (answer, sent.elapsed().as_micros().max(1) as u64)
 }
 
 /// Runs `plan` on one connection per user for `duration`, and merges what they saw.
@@ -154,6 +254,22 @@ async fn connection(
         Plan::Book { .. } => (true, StatusCode::CREATED),
         _ => (false, StatusCode::OK),
     };
+    if let Plan::Checkout { shows, seats } = &plan {
+        outcome.steps = Some(Steps::new()?);
+        while Instant::now() < deadline {
+            checkout(
+                &client,
+                &base,
+                &bearer,
+                shows,
+                *seats,
+                &mut rng,
+                &mut outcome,
+            )
+            .await;
+        }
+        return Ok(outcome);
+    }
     while Instant::now() < deadline {
         let mut seats_in_request = 0;
         let request = match &plan {
@@ -174,6 +290,7 @@ async fn connection(
                     .header(CONTENT_TYPE, "application/json")
                     .body(body)
             }
+            Plan::Checkout { .. } => unreachable!("checkouts have their own loop"),
             Plan::Get { path } => client
                 .get(format!("{base}{path}"))
                 .header(AUTHORIZATION, &bearer),
@@ -220,4 +337,111 @@ async fn connection(
         }
     }
     Ok(outcome)
+}
+
+/// One checkout: a hold of a random pair of adjacent seats, then its confirmation.
+async fn checkout(
+    client: &reqwest::Client,
+    base: &str,
+    bearer: &str,
+    shows: &[i64],
+    seats: i32,
+    rng: &mut StdRng,
+    outcome: &mut Outcome,
+) {
+    let show = shows[rng.gen_range(0..shows.len())];
+    let first = rng.gen_range(1..seats.max(2));
+    let started = Instant::now();
+    let (answer, micros) = send(
+        client
+            .post(format!("{base}/api/shows/{show}/holds/"))
+            .header(AUTHORIZATION, bearer)
+            .header(CONTENT_TYPE, "application/json")
+            .body(format!("{{\"seat_numbers\":[{first},{}]}}", first + 1)),
+    )
+    .await;
+    outcome.answered(&answer, micros);
+    let Ok((status, body)) = answer else { return };
+    let hold = match status {
+        StatusCode::CREATED => match serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|hold| hold["id"].as_i64())
+        {
+            Some(id) => id,
+            None => return outcome.unexpected("hold without an id", status, &body),
+        },
+        StatusCode::CONFLICT if error_code(&body).as_deref() == Some("seat_taken") => {
+            outcome.conflicts += 1;
+            outcome.conflict_latency.saturating_record(micros);
+            return;
+        }
+        _ => return outcome.unexpected("hold", status, &body),
+    };
+    if let Some(steps) = &mut outcome.steps {
+        steps.holds += 1;
+        steps.hold.saturating_record(micros);
+    }
+    let key = format!("{:032x}", rng.gen::<u128>());
+    let (answer, micros) = send(
+        client
+            .post(format!("{base}/api/holds/{hold}/confirm/"))
+            .header(AUTHORIZATION, bearer)
+            .header("Idempotency-Key", key),
+    )
+    .await;
+    outcome.answered(&answer, micros);
+    let booked = match &answer {
+        Ok((StatusCode::CREATED, body)) => serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|answer| answer["bookings"].as_array().map(Vec::len)),
+        _ => None,
+    };
+    match (booked, &answer) {
+        (Some(booked), _) => {
+            outcome.successes += 1;
+            outcome.seats_booked += booked as u64;
+            if let Some(steps) = &mut outcome.steps {
+                steps.confirm.saturating_record(micros);
+                steps
+                    .checkout
+                    .saturating_record(started.elapsed().as_micros().max(1) as u64);
+            }
+        }
+        (None, Ok((status, body))) => {
+            outcome.unexpected("confirm", *status, body);
+            release(client, base, bearer, hold, outcome).await;
+        }
+        // A socket error was counted; the hold may or may not be confirmed.
+        (None, Err(_)) => release(client, base, bearer, hold, outcome).await,
+    }
+}
+
+/// Gives a hold's seats back after a failed confirmation (best effort: a 409 means it
+/// was confirmed or released after all, which the database check then sees).
+async fn release(
+    client: &reqwest::Client,
+    base: &str,
+    bearer: &str,
+    hold: i64,
+    outcome: &mut Outcome,
+) {
+    let (answer, micros) = send(
+        client
+            .delete(format!("{base}/api/holds/{hold}/"))
+            .header(AUTHORIZATION, bearer),
+    )
+    .await;
+    outcome.answered(&answer, micros);
+    if let Some(steps) = &mut outcome.steps {
+        steps.releases += 1;
+    }
+}
+
+/// The `code` of an error answer.
+fn error_code(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()?
+        .get("code")?
+        .as_str()
+        .map(str::to_owned)
 }

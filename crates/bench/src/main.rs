@@ -2,8 +2,8 @@
 //! backend it creates a throw-away database, migrates it, starts the server (timing it
 //! to ready), prepares its data through the HTTP API, runs each workload with a fixed
 //! number of keep-alive connections for a fixed time, checks the database after every
-//! booking workload, and prints one Markdown table. `make bench` runs it; the method
-//! and the measured figures are in docs/BENCHMARKS.md.
+//! booking and checkout workload, and prints one Markdown table. `make bench` runs it;
+//! the method and the measured figures are in docs/BENCHMARKS.md.
 //!
 //! This file is the run itself, kept as one piece so it reads top to bottom in the order
 //! it runs: the command line, one backend's set-up, the workloads, their ceilings and the
@@ -28,7 +28,7 @@ use clap::{Parser, ValueEnum};
 use rand::Rng;
 
 use crate::api::{Api, User};
-use crate::ceiling::{PgbenchJob, ShowLock};
+use crate::ceiling::{PgbenchJob, ShowLock, Target};
 use crate::db::{Backend, Checker, Store};
 use crate::load::{Outcome, Plan};
 use crate::report::{Check, Memory, Report, Row};
@@ -53,7 +53,7 @@ struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "hot,storm,spread,multi,read,login"
+        default_value = "hot,storm,spread,multi,checkout,read,login"
     )]
     workloads: Vec<Workload>,
     /// A PostgreSQL URL allowed to create and drop databases; the bench's own database
@@ -91,6 +91,9 @@ enum Workload {
     Spread,
     /// Runs of 2 to 6 adjacent seats of a 10,000-seat show, via `seat_numbers`.
     Multi,
+    /// Hold two adjacent seats (random show, random pair), then confirm the hold with an
+    /// Idempotency-Key; shows enough that a run fills them a quarter at most.
+    Checkout,
     /// The 50-show list, a 1,000-seat seat map and the seat map of a 1,000-seat layout,
     /// measured one after the other.
     Read,
@@ -102,6 +105,17 @@ enum Workload {
 const ADMIN: &str = "bench-admin";
 /// Access tokens live 15 minutes by default; older ones are renewed before a workload.
 const TOKEN_REFRESH_AFTER: Duration = Duration::from_secs(600);
+/// The seats of each checkout show, and the most a show can have.
+const CHECKOUT_SHOW_SEATS: i32 = 10_000;
+
+/// How many 10,000-seat shows a checkout run (the service's, or its ceiling's) spreads
+/// over: at 10,000 seats booked a second, a run of `duration` fills them a quarter, so
+/// random pairs stay mostly free (a pair's chance of a taken seat is about twice the
+/// share taken) and the ceiling, which takes pairs in order, never runs out.
+fn checkout_shows(duration: Duration) -> usize {
+    let seats = duration.as_secs_f64() * 10_000.0 / 0.25;
+    ((seats / f64::from(CHECKOUT_SHOW_SEATS)).ceil() as usize).max(2)
+}
 
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -266,6 +280,20 @@ struct Shows {
 }
 
 impl Shows {
+    /// `count` shows of `seats` seats, one after the other.
+    async fn create_many(
+        &mut self,
+        first_start: DateTime<Utc>,
+        seats: i32,
+        count: usize,
+    ) -> anyhow::Result<Vec<i64>> {
+        let mut ids = Vec::with_capacity(count);
+        for _ in 0..count {
+            ids.push(self.create(first_start, seats).await?);
+        }
+        Ok(ids)
+    }
+
     async fn create(&mut self, first_start: DateTime<Utc>, seats: i32) -> anyhow::Result<i64> {
         self.created += 1;
         let start = first_start + chrono::Duration::minutes(self.created as i64);
@@ -367,10 +395,7 @@ async fn run_workloads(
                 .await?;
             }
             Workload::Spread => {
-                let mut ids = Vec::with_capacity(100);
-                for _ in 0..100 {
-                    ids.push(shows.create(later, 1_000).await?);
-                }
+                let ids = shows.create_many(later, 1_000, 100).await?;
                 let plan = book(ids, 1_000, 1..=1);
                 measure(
                     ctx, server, &client, &plan, &users, &checker, report, "spread", None,
@@ -382,6 +407,22 @@ async fn run_workloads(
                 let plan = book(vec![show], 10_000, 2..=6);
                 measure(
                     ctx, server, &client, &plan, &users, &checker, report, "multi", None,
+                )
+                .await?;
+            }
+            Workload::Checkout => {
+                let count = checkout_shows(Duration::from_secs_f64(args.duration));
+                if backend == Backend::Postgres && !args.no_ceiling {
+                    run_checkout_ceiling(ctx, store, &api, &mut shows, later, &checker, report)
+                        .await?;
+                }
+                let ids = shows.create_many(later, CHECKOUT_SHOW_SEATS, count).await?;
+                let plan = Plan::Checkout {
+                    shows: Arc::from(ids),
+                    seats: CHECKOUT_SHOW_SEATS,
+                };
+                measure(
+                    ctx, server, &client, &plan, &users, &checker, report, "checkout", None,
                 )
                 .await?;
             }
@@ -453,27 +494,58 @@ async fn run_workloads(
     Ok(())
 }
 
-/// One user per connection, signed up and logged in through the API. As many at a time
-/// as there are cores: hashing is CPU-bound, and each hash in flight holds 19 MiB of the
-/// server's memory, which would otherwise show in every row's peak RSS.
+/// One user per connection, signed up and logged in through the API, in id order.
 async fn create_users(api: &Api, count: usize) -> anyhow::Result<Vec<User>> {
+    let mut users = per_core(count, |i| {
+        let api = api.clone();
+        async move {
+            api.new_user(format!("bench-user-{i}"), format!("bench-pass-{i}-x"))
+                .await
+        }
+    })
+    .await?;
+    users.sort_by_key(|u| u.id);
+    Ok(users)
+}
+
+/// The ids of `count` users signed up (not logged in) for the checkout ceiling, sorted.
+async fn ceiling_users(api: &Api, count: usize) -> anyhow::Result<Vec<i64>> {
+    let mut ids = per_core(count, |i| {
+        let api = api.clone();
+        async move {
+            api.signup(&format!("bench-ceiling-{i}"), &format!("bench-pass-{i}-x"))
+                .await
+        }
+    })
+    .await?;
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+/// Runs `task(0..count)`, as many at a time as there are cores: signing up and logging
+/// in hash passwords, which is CPU-bound, and each hash in flight holds 19 MiB of the
+/// server's memory, which would otherwise show in every row's peak RSS.
+async fn per_core<T, F, Fut>(count: usize, task: F) -> anyhow::Result<Vec<T>>
+where
+    T: Send + 'static,
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>> + Send + 'static,
+{
     let mut tasks = tokio::task::JoinSet::new();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let limit = Arc::new(tokio::sync::Semaphore::new(cores));
     for i in 0..count {
-        let (api, limit) = (api.clone(), limit.clone());
+        let (limit, run) = (limit.clone(), task(i));
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await?;
-            api.new_user(format!("bench-user-{i}"), format!("bench-pass-{i}-x"))
-                .await
+            run.await
         });
     }
-    let mut users = Vec::with_capacity(count);
+    let mut done = Vec::with_capacity(count);
     while let Some(joined) = tasks.join_next().await {
-        users.push(joined.context("a signup task panicked")??);
+        done.push(joined.context("a signup task panicked")??);
     }
-    users.sort_by_key(|u| u.id);
-    Ok(users)
+    Ok(done)
 }
 
 /// 25 rows A to Y of 40 seats, 1,000 in all: aisles after places 10 and 30, four
@@ -581,12 +653,14 @@ async fn run_ceilings(
             bin: &ctx.args.pgbench,
             database_url: &url,
             dir: ctx.scratch,
-            lock,
+            target: Target::Book {
+                lock,
+                show,
+                seats: 10_000,
+                users: users_range,
+            },
             clients: ctx.args.pool_size,
             duration: Duration::from_secs_f64(ctx.args.duration),
-            show,
-            seats: 10_000,
-            users: users_range,
         })
         .await?;
         let doubles = checker.double_booked(&[show]).await?;
@@ -599,6 +673,72 @@ async fn run_ceilings(
         }
         report.ceilings.push(run);
     }
+    Ok(())
+}
+
+/// pgbench running the service's checkout SQL, right before the service's `checkout`
+/// run: on shows of its own, and on users of its own (signed up here, one or more per
+/// pgbench client) so that neither run's holds lengthen the other's per-user reads.
+/// Afterwards every checkout pgbench counted must have left its two confirmed bookings.
+async fn run_checkout_ceiling(
+    ctx: &Run<'_>,
+    store: &Store,
+    api: &Api,
+    shows: &mut Shows,
+    first_start: DateTime<Utc>,
+    checker: &Checker,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let args = ctx.args;
+    let clients = args.pool_size;
+    let count = checkout_shows(Duration::from_secs_f64(args.duration));
+    let ids = shows
+        .create_many(first_start, CHECKOUT_SHOW_SEATS, count)
+        .await?;
+    let users = ceiling_users(api, args.connections.max(clients)).await?;
+    let consecutive = |ids: &[i64]| match (ids.first(), ids.last()) {
+        (Some(&first), Some(&last)) => (last - first + 1 == ids.len() as i64).then_some(first),
+        _ => None,
+    };
+    let (Some(first_show), Some(first_user)) = (consecutive(&ids), consecutive(&users)) else {
+        anyhow::bail!("the checkout ceiling needs consecutive show and user ids");
+    };
+    eprintln!(
+        "bench: {}: pgbench ceiling, checkout on {count} shows",
+        ctx.backend
+    );
+    let url = store.url();
+    let run = ceiling::pgbench(PgbenchJob {
+        bin: &args.pgbench,
+        database_url: &url,
+        dir: ctx.scratch,
+        target: Target::Checkout {
+            first_show,
+            shows: count,
+            seats: CHECKOUT_SHOW_SEATS,
+            first_user,
+            users: users.len(),
+        },
+        clients,
+        duration: Duration::from_secs_f64(args.duration),
+    })
+    .await?;
+    let mut problems = Vec::new();
+    if run.failed != 0 {
+        problems.push(format!("{} failed transactions", run.failed));
+    }
+    let confirmed = checker.confirmed(&ids).await?;
+    if confirmed != 2 * run.transactions as i64 {
+        problems.push(format!(
+            "{} checkouts but {confirmed} confirmed bookings (out of seats, or a hold refused)",
+            run.transactions
+        ));
+    }
+    problems.extend(check_seats(checker, &ids).await?);
+    for problem in problems {
+        report.failures.push(format!("pgbench checkout: {problem}"));
+    }
+    report.ceilings.push(run);
     Ok(())
 }
 
@@ -636,8 +776,11 @@ async fn measure(
         ));
     }
     let check = match plan {
-        Plan::Book { shows, .. } => {
+        Plan::Book { shows, .. } | Plan::Checkout { shows, .. } => {
             problems.extend(check_bookings(checker, shows, &outcome, exact_bookings).await?);
+            if matches!(plan, Plan::Checkout { .. }) {
+                problems.extend(check_holds(checker, shows, &outcome).await?);
+            }
             if problems.is_empty() {
                 Check::Passed
             } else {
@@ -653,7 +796,7 @@ async fn measure(
     report.rows.push(Row {
         backend,
         workload: name,
-        booking: matches!(plan, Plan::Book { .. }),
+        booking: matches!(plan, Plan::Book { .. } | Plan::Checkout { .. }),
         outcome,
         peak_rss_kib,
         cpu,
@@ -679,6 +822,21 @@ async fn check_bookings(
             outcome.seats_booked, outcome.successes
         ));
     }
+    problems.extend(check_seats(checker, shows).await?);
+    if let Some(exact) = exact {
+        if confirmed != exact {
+            problems.push(format!(
+                "expected exactly {exact} confirmed bookings, found {confirmed}"
+            ));
+        }
+    }
+    Ok(problems)
+}
+
+/// No seat confirmed twice or outside its show, and every confirmed booking's seat
+/// claimed as booked, with no booked claim left without its booking.
+async fn check_seats(checker: &Checker, shows: &[i64]) -> anyhow::Result<Vec<String>> {
+    let mut problems = Vec::new();
     let doubles = checker.double_booked(shows).await?;
     if doubles != 0 {
         problems.push(format!("{doubles} seats hold two confirmed bookings"));
@@ -687,12 +845,39 @@ async fn check_bookings(
     if outside != 0 {
         problems.push(format!("{outside} bookings outside their show's seats"));
     }
-    if let Some(exact) = exact {
-        if confirmed != exact {
-            problems.push(format!(
-                "expected exactly {exact} confirmed bookings, found {confirmed}"
-            ));
-        }
+    let unclaimed = checker.bookings_without_claim(shows).await?;
+    if unclaimed != 0 {
+        problems.push(format!(
+            "{unclaimed} confirmed bookings whose seat has no booked claim"
+        ));
+    }
+    let orphaned = checker.claims_without_booking(shows).await?;
+    if orphaned != 0 {
+        problems.push(format!(
+            "{orphaned} seats claimed as booked without a confirmed booking"
+        ));
+    }
+    Ok(problems)
+}
+
+/// Every checkout the service answered 201 for is a confirmed hold, and no hold was
+/// left active (each 201 hold was confirmed, or released after an error).
+async fn check_holds(
+    checker: &Checker,
+    shows: &[i64],
+    outcome: &Outcome,
+) -> anyhow::Result<Vec<String>> {
+    let mut problems = Vec::new();
+    let confirmed = checker.holds(shows, "CONFIRMED").await?;
+    if confirmed != outcome.successes as i64 {
+        problems.push(format!(
+            "the service confirmed {} holds (201) but the database holds {confirmed} confirmed holds",
+            outcome.successes
+        ));
+    }
+    let active = checker.holds(shows, "ACTIVE").await?;
+    if active != 0 {
+        problems.push(format!("{active} holds left active"));
     }
     Ok(problems)
 }

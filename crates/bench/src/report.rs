@@ -1,10 +1,10 @@
 //! The printed result: one Markdown table, one row per backend and workload, then the
-//! ceiling lines.
+//! checkout steps and the ceiling lines.
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::ceiling::{PgbenchRun, ShowLock};
+use crate::ceiling::{PgbenchRun, Script, ShowLock};
 use crate::cpu::Split;
 use crate::db::Backend;
 use crate::load::Outcome;
@@ -87,7 +87,8 @@ impl Report {
             "{connections} connections, {:.0} s per workload, database pool {pool_size}; \
              latencies in ms; peak RSS in MiB (the server's VmHWM after the workload); \
              ready: ms from process start to the first 200 from /ready/ on a migrated database; \
-             CPU: % of all cores used by the server / the load generator / everything else (the database) during the workload.\n",
+             CPU: % of all cores used by the server / the load generator / everything else (the database) during the workload; \
+             checkout: requests are its holds and confirms, bookings the seats confirmed, conflicts 409 `seat_taken` to a hold.\n",
             duration.as_secs_f64()
         );
         out.push_str(
@@ -137,8 +138,8 @@ impl Report {
             );
         }
         out.push('\n');
-        let ceiling = |lock| self.ceilings.iter().find(|c| c.lock == lock);
-        if let Some(share) = ceiling(ShowLock::Share) {
+        let ceiling = |script| self.ceilings.iter().find(|c| c.script == script);
+        if let Some(share) = ceiling(Script::Book(ShowLock::Share)) {
             let _ = writeln!(
                 out,
                 "- Ceiling: pgbench running the service's booking SQL (show row `FOR SHARE`), \
@@ -149,7 +150,7 @@ impl Report {
                 share.failed
             );
         }
-        if let Some(update) = ceiling(ShowLock::Update) {
+        if let Some(update) = ceiling(Script::Book(ShowLock::Update)) {
             let _ = writeln!(
                 out,
                 "- Whole-show lock (the seed's `FOR UPDATE`), same SQL otherwise: **{} tps** ({} transactions, {} failed).",
@@ -158,9 +159,10 @@ impl Report {
                 update.failed
             );
         }
-        if let (Some(share), Some(hot)) =
-            (ceiling(ShowLock::Share), self.row(Backend::Postgres, "hot"))
-        {
+        if let (Some(share), Some(hot)) = (
+            ceiling(Script::Book(ShowLock::Share)),
+            self.row(Backend::Postgres, "hot"),
+        ) {
             let o = &hot.outcome;
             let _ = writeln!(
                 out,
@@ -173,6 +175,55 @@ impl Report {
                 count(share.tps),
                 100.0 * o.per_second(o.requests) / share.tps.max(1e-9),
             );
+        }
+        for row in self.rows.iter().filter(|r| r.workload == "checkout") {
+            let o = &row.outcome;
+            let Some(steps) = &o.steps else { continue };
+            let p = |h: &hdrhistogram::Histogram<u64>| {
+                format!(
+                    "{} / {}",
+                    ms(h.value_at_quantile(0.5)),
+                    ms(h.value_at_quantile(0.99))
+                )
+            };
+            let _ = writeln!(
+                out,
+                "- checkout on {}: **{} checkouts/s** ({} completed: a 201 hold of 2 seats, then a 201 confirm \
+                 with an Idempotency-Key); p50 / p99 ms: hold {}, confirm {}, whole checkout {}; \
+                 {} conflicts (409 `seat_taken` to a hold, {}/s); {} errors, {} holds released after one.",
+                row.backend,
+                count(o.per_second(o.successes)),
+                count(o.successes as f64),
+                p(&steps.hold),
+                p(&steps.confirm),
+                p(&steps.checkout),
+                count(o.conflicts as f64),
+                count(o.per_second(o.conflicts)),
+                o.errors,
+                steps.releases,
+            );
+        }
+        if let Some(checkout) = ceiling(Script::Checkout) {
+            let _ = writeln!(
+                out,
+                "- Checkout ceiling: pgbench running the service's hold, Idempotency-Key and confirm SQL \
+                 (3 transactions a checkout), {} connections, pairs taken in order on fresh 10,000-seat shows: \
+                 **{} checkouts/s** ({} checkouts, {} failed).",
+                checkout.clients,
+                count(checkout.tps),
+                count(checkout.transactions as f64),
+                checkout.failed
+            );
+            if let Some(row) = self.row(Backend::Postgres, "checkout") {
+                let o = &row.outcome;
+                let _ = writeln!(
+                    out,
+                    "- checkout on PostgreSQL ÷ ceiling: checkouts/s {} ÷ {} = **{:.0} %**.",
+                    count(o.per_second(o.successes)),
+                    count(checkout.tps),
+                    100.0 * o.per_second(o.successes) / checkout.tps.max(1e-9),
+                );
+            }
         }
         let mib =
             |kib: Option<u64>| kib.map_or("?".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0));
