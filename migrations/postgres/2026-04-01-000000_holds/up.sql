@@ -18,8 +18,9 @@ CREATE TABLE holds (
     extensions  INTEGER NOT NULL DEFAULT 0 CHECK (extensions >= 0)
 );
 CREATE INDEX holds_user_idx ON holds (user_id, created_at DESC, id DESC);
--- housekeeping's scan for holds past their expiry
+-- housekeeping's scan for holds past their expiry, and the per-user cap's count
 CREATE INDEX holds_active_expiry_idx ON holds (expires_at) WHERE status = 'ACTIVE';
+CREATE INDEX holds_active_user_idx ON holds (user_id) WHERE status = 'ACTIVE';
 
 -- expires_at NULL: a confirmed booking's seat, taken until it is cancelled. Otherwise the
 -- seat of hold hold_id, taken until expires_at: from then on, any transaction that wants

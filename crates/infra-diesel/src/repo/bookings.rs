@@ -9,7 +9,7 @@ use diesel_async::RunQueryDsl;
 use domain::booking::rules;
 use domain::*;
 
-use super::idempotency::{claim_lost, store_answer};
+use super::idempotency::claim_lost;
 use super::seating::SeatingOps;
 use super::DieselStore;
 use crate::db::{db_error, foreign_key_violation, found, is_retryable, unique_violation};
@@ -64,7 +64,11 @@ impl DieselStore {
             // Committed with the bookings: a crash after the commit still leaves a retry
             // its answer, never a 409 for the caller's own seats.
             if let Some(answer) = answer {
-                if store_answer!(conn, &answer.claim, &answer.render(&booked))? != 1 {
+                if conn
+                    .store_answer(&answer.claim, &answer.render(&booked))
+                    .await?
+                    != 1
+                {
                     return refuse(BookError::Store(claim_lost()));
                 }
             }
@@ -202,7 +206,11 @@ impl BookingRepository for DieselStore {
             let cancelled = updated.into_booking(user.username.clone())?;
             // Committed with the cancellation, as for a booking.
             if let Some(answer) = answer {
-                if store_answer!(conn, &answer.claim, &answer.render(&cancelled))? != 1 {
+                if conn
+                    .store_answer(&answer.claim, &answer.render(&cancelled))
+                    .await?
+                    != 1
+                {
                     return refuse(CancelError::Store(claim_lost()));
                 }
             }

@@ -13,7 +13,7 @@ use diesel_async::RunQueryDsl;
 use domain::booking::rules;
 use domain::*;
 
-use super::idempotency::{claim_lost, store_answer};
+use super::idempotency::claim_lost;
 use super::seating::SeatingOps;
 use super::DieselStore;
 use crate::db::{db_error, found, is_retryable};
@@ -95,36 +95,24 @@ impl DieselStore {
             if conn.user_for_update(user.0).await?.is_none() {
                 return refuse(HoldSeatsError::UserNotFound);
             }
-            let held: Option<i64> = holds::table
-                .filter(holds::user_id.eq(user.0))
-                .filter(holds::status.eq(active()))
-                .filter(holds::expires_at.gt(at))
-                .select(diesel::dsl::sum(holds::seat_count))
-                .first(conn)
-                .await?;
-            let held = usize::try_from(held.unwrap_or(0)).unwrap_or(usize::MAX);
+            let held = conn.held_seats(user.0, at).await?;
+            let held = usize::try_from(held).unwrap_or(usize::MAX);
             let expires_at = check_new_hold(policy, held, seats.len(), now)
                 .map_err(|e| TxError::Rule(e.into()))?;
             let tickets = Ticket::for_seats(&sale, &seats)?;
             let seats_json = tickets_to_json(&tickets)?;
-            let row: HoldRow = diesel::insert_into(holds::table)
-                .values(&NewHoldRow {
-                    user_id: user.0,
-                    show_id: show.0,
-                    status: active(),
-                    seat_count: seats.len() as i32,
-                    seats: &seats_json,
-                    currency: sale.currency.as_str(),
-                    created_at: at,
-                    expires_at: to_naive(expires_at),
-                    extensions: 0,
-                })
-                .returning(HoldRow::as_returning())
-                .get_result(conn)
-                .await?;
-            let claimed = conn
-                .claim_seats(show.0, &seats.numbers(), row.id, to_naive(expires_at), at)
-                .await?;
+            let new_hold = NewHoldRow {
+                user_id: user.0,
+                show_id: show.0,
+                status: active(),
+                seat_count: seats.len() as i32,
+                seats: &seats_json,
+                currency: sale.currency.as_str(),
+                created_at: at,
+                expires_at: to_naive(expires_at),
+                extensions: 0,
+            };
+            let (row, claimed) = conn.insert_hold(&new_hold, &seats.numbers(), at).await?;
             if claimed.len() < seats.len() {
                 // Rolls back the hold and the seats it did claim: all or none.
                 return refuse(HoldSeatsError::SeatTaken {
@@ -223,34 +211,28 @@ impl DieselStore {
             if snapshot(&show)?.has_started(now) {
                 return refuse(ConfirmError::ShowStarted);
             }
-            let kept = conn.confirm_claims(id.0, at).await?;
-            if kept.len() < hold.seats.len() {
-                // Taken over the instant the hold expired: nothing is booked.
-                return refuse(ConfirmError::Expired);
-            }
             let inserted = conn
-                .insert_bookings(
-                    hold.show_id.0,
+                .confirm_hold_seats(
+                    id.0,
                     user.id.0,
+                    hold.show_id.0,
                     &hold.seats,
                     hold.currency.as_str(),
                     at,
                 )
                 .await?;
             if inserted.len() < hold.seats.len() {
-                return refuse(ConfirmError::Store(StoreError::Unexpected(format!(
-                    "hold {} claims a seat that has a confirmed booking",
-                    id.0
-                ))));
+                // A seat was taken over the instant the hold expired: nothing is booked.
+                return refuse(ConfirmError::Expired);
             }
-            diesel::update(holds::table.find(id.0))
-                .set(holds::status.eq(HoldStatus::Confirmed.as_str()))
-                .execute(conn)
-                .await?;
             let booked = bookings_of(inserted, &user.username)?;
             // Committed with the bookings, as for a direct booking.
             if let Some(answer) = answer {
-                if store_answer!(conn, &answer.claim, &answer.render(&booked))? != 1 {
+                if conn
+                    .store_answer(&answer.claim, &answer.render(&booked))
+                    .await?
+                    != 1
+                {
                     return refuse(ConfirmError::Store(claim_lost()));
                 }
             }

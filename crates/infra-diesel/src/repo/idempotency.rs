@@ -36,26 +36,6 @@ pub(crate) fn scope_hash(scope: &IdempotencyScope) -> Vec<u8> {
     hasher.finalize().to_vec()
 }
 
-/// Writes `$answer` into the row of `$claim` if that claim still holds it in flight;
-/// evaluates to the number of rows written (0 or 1). A macro, because it also runs inside
-/// the booking and cancel transactions, whose body is expanded once per backend.
-macro_rules! store_answer {
-    ($conn:expr, $claim:expr, $answer:expr) => {{
-        let claim: &domain::IdempotencyClaim = $claim;
-        let answer: &domain::StoredAnswer = $answer;
-        diesel::update(
-            $crate::schema::idempotency_keys::table
-                .find($crate::repo::idempotency::scope_hash(&claim.scope))
-                .filter($crate::schema::idempotency_keys::claim_token.eq(&claim.token.0))
-                .filter($crate::schema::idempotency_keys::status.is_null()),
-        )
-        .set($crate::rows::AnswerRow::from(answer))
-        .execute($conn)
-        .await
-    }};
-}
-pub(crate) use store_answer;
-
 /// What a use case answers when the key it was to store its answer under is no longer
 /// its own (taken over after the in-flight timeout): its change rolls back, and the
 /// client's retry finds out what the request that holds the key now did.
@@ -136,8 +116,9 @@ impl IdempotencyStore for DieselStore {
         claim: &IdempotencyClaim,
         answer: &StoredAnswer,
     ) -> Result<bool, StoreError> {
-        let result: Result<usize, TxError<StoreError>> =
-            write_tx!(&self.db, |conn| { Ok(store_answer!(conn, claim, answer)?) });
+        let result: Result<usize, TxError<StoreError>> = write_tx!(&self.db, |conn| {
+            Ok(conn.store_answer(claim, answer).await?)
+        });
         result
             .map(|written| written == 1)
             .map_err(TxError::into_error)

@@ -8,9 +8,9 @@ mod sqlite;
 use async_trait::async_trait;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use domain::{BookingStatus, Ticket};
+use domain::{BookingStatus, IdempotencyClaim, StoredAnswer, Ticket};
 
-use crate::rows::{BookingRow, HoldRow, RefreshTokenRow, ScreenRow, ShowLockRow};
+use crate::rows::{BookingRow, HoldRow, NewHoldRow, RefreshTokenRow, ScreenRow, ShowLockRow};
 use crate::schema::{bookings, refresh_tokens, screens, shows};
 
 /// The status every confirmed-seat query filters on, from the domain's own spelling.
@@ -45,33 +45,40 @@ pub(crate) trait BackendOps {
         currency: &str,
         at: NaiveDateTime,
     ) -> QueryResult<Vec<BookingRow>>;
-    /// Books `tickets` whose seats are already claimed (a hold being confirmed).
-    async fn insert_bookings(
+    /// Inserts a hold and claims its seats (ascending) that are free at `now`, taking
+    /// over the claims of expired holds; returns the hold and the seats it got.
+    async fn insert_hold(
         &mut self,
-        show: i64,
-        user: i64,
-        tickets: &[Ticket],
-        currency: &str,
-        at: NaiveDateTime,
-    ) -> QueryResult<Vec<BookingRow>>;
-    /// Claims for `hold` until `expires_at` those of `seats` (ascending) free at `now`,
-    /// taking over the claims of expired holds, and returns the seats claimed.
-    async fn claim_seats(
-        &mut self,
-        show: i64,
+        hold: &NewHoldRow<'_>,
         seats: &[i32],
-        hold: i64,
-        expires_at: NaiveDateTime,
         now: NaiveDateTime,
-    ) -> QueryResult<Vec<i32>>;
+    ) -> QueryResult<(HoldRow, Vec<i32>)>;
     /// The user's row, locked: one user's new holds are counted against the cap one at
     /// a time, while other users' holds go on.
     async fn user_for_update(&mut self, id: i64) -> QueryResult<Option<i64>>;
+    /// The seats in the user's unexpired active holds.
+    async fn held_seats(&mut self, user: i64, now: NaiveDateTime) -> QueryResult<i64>;
     /// A hold, locked against every other change of it.
     async fn hold_for_update(&mut self, id: i64) -> QueryResult<Option<HoldRow>>;
-    /// Makes the claims `hold` still has at `now` permanent (a confirmed booking's) and
-    /// returns their seats; a seat taken over after the hold expired is not among them.
-    async fn confirm_claims(&mut self, hold: i64, now: NaiveDateTime) -> QueryResult<Vec<i32>>;
+    /// Confirms a hold: its claims still its own at `now` become a booking's, the hold
+    /// `CONFIRMED`, and those seats bookings at the prices held. Returns the bookings;
+    /// fewer than `tickets` means a seat was taken over, and the caller rolls back.
+    async fn confirm_hold_seats(
+        &mut self,
+        hold: i64,
+        user: i64,
+        show: i64,
+        tickets: &[Ticket],
+        currency: &str,
+        now: NaiveDateTime,
+    ) -> QueryResult<Vec<BookingRow>>;
+    /// Stores an `Idempotency-Key`'s answer for the claim that holds the key; returns 1,
+    /// or 0 when the claim no longer holds it.
+    async fn store_answer(
+        &mut self,
+        claim: &IdempotencyClaim,
+        answer: &StoredAnswer,
+    ) -> QueryResult<usize>;
     /// At most `limit` active holds whose expiry has passed at `now`, locked; on
     /// PostgreSQL one another transaction holds is skipped.
     async fn expired_hold_ids(&mut self, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<i64>>;
@@ -93,13 +100,6 @@ pub(crate) trait BackendOps {
         before: NaiveDateTime,
         limit: i64,
     ) -> QueryResult<usize>;
-}
-
-/// A seat number a claim statement returns.
-#[derive(QueryableByName)]
-pub(crate) struct SeatRow {
-    #[diesel(sql_type = diesel::sql_types::Integer)]
-    pub seat_number: i32,
 }
 
 /// The columns of a [`ShowLockRow`], in its fields' order.

@@ -6,13 +6,14 @@ use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
-use domain::{HoldStatus, Ticket};
+use domain::{HoldStatus, IdempotencyClaim, StoredAnswer, Ticket};
 
 use super::{
     booking_row, confirmed, movie_show_ids, refresh_token_row, screen_row, show_lock_row,
-    BackendOps, SeatRow,
+    BackendOps,
 };
-use crate::rows::{BookingRow, HoldRow, RefreshTokenRow, ScreenRow, ShowLockRow};
+use crate::repo::idempotency::scope_hash;
+use crate::rows::{BookingRow, HoldRow, NewHoldRow, RefreshTokenRow, ScreenRow, ShowLockRow};
 use crate::schema::{holds, users};
 
 #[async_trait]
@@ -49,49 +50,29 @@ impl BackendOps for AsyncPgConnection {
         currency: &str,
         at: NaiveDateTime,
     ) -> QueryResult<Vec<BookingRow>> {
-        InsertBookings::<true>::new(show, user, tickets, currency, at)
+        InsertFreeSeats::new(show, user, tickets, currency, at)
             .get_results(self)
             .await
     }
 
-    async fn insert_bookings(
+    async fn insert_hold(
         &mut self,
-        show: i64,
-        user: i64,
-        tickets: &[Ticket],
-        currency: &str,
-        at: NaiveDateTime,
-    ) -> QueryResult<Vec<BookingRow>> {
-        InsertBookings::<false>::new(show, user, tickets, currency, at)
-            .get_results(self)
-            .await
-    }
-
-    async fn claim_seats(
-        &mut self,
-        show: i64,
+        hold: &NewHoldRow<'_>,
         seats: &[i32],
-        hold: i64,
-        expires_at: NaiveDateTime,
         now: NaiveDateTime,
-    ) -> QueryResult<Vec<i32>> {
-        // Ascending, as the booking insert claims them: no two claims deadlock.
-        let rows: Vec<SeatRow> = diesel::sql_query(
-            "INSERT INTO seat_claims (show_id, seat_number, hold_id, expires_at) \
-             SELECT $1, seat, $2, $3 FROM unnest($4) WITH ORDINALITY AS c(seat, n) ORDER BY n \
-             ON CONFLICT (show_id, seat_number) DO UPDATE \
-             SET hold_id = EXCLUDED.hold_id, expires_at = EXCLUDED.expires_at \
-             WHERE seat_claims.expires_at <= $5 \
-             RETURNING seat_number",
-        )
-        .bind::<BigInt, _>(show)
-        .bind::<BigInt, _>(hold)
-        .bind::<Timestamp, _>(expires_at)
-        .bind::<Array<Integer>, _>(seats)
-        .bind::<Timestamp, _>(now)
-        .load(self)
-        .await?;
-        Ok(rows.into_iter().map(|r| r.seat_number).collect())
+    ) -> QueryResult<(HoldRow, Vec<i32>)> {
+        InsertHold {
+            user_id: hold.user_id,
+            show_id: hold.show_id,
+            seat_count: hold.seat_count,
+            seats_json: hold.seats.to_owned(),
+            currency: hold.currency.to_owned(),
+            created_at: now,
+            expires_at: hold.expires_at,
+            seats: seats.to_vec(),
+        }
+        .get_result(self)
+        .await
     }
 
     async fn user_for_update(&mut self, id: i64) -> QueryResult<Option<i64>> {
@@ -105,6 +86,10 @@ impl BackendOps for AsyncPgConnection {
             .optional()
     }
 
+    async fn held_seats(&mut self, user: i64, now: NaiveDateTime) -> QueryResult<i64> {
+        HeldSeats { user_id: user, now }.get_result(self).await
+    }
+
     async fn hold_for_update(&mut self, id: i64) -> QueryResult<Option<HoldRow>> {
         holds::table
             .find(id)
@@ -115,22 +100,45 @@ impl BackendOps for AsyncPgConnection {
             .optional()
     }
 
-    async fn confirm_claims(&mut self, hold: i64, now: NaiveDateTime) -> QueryResult<Vec<i32>> {
-        // The rows are locked in seat order first, as every claim takes them; a row a
-        // takeover changed meanwhile is re-read and no longer matches.
-        let rows: Vec<SeatRow> = diesel::sql_query(
-            "UPDATE seat_claims SET expires_at = NULL WHERE (show_id, seat_number) IN \
-             (SELECT show_id, seat_number FROM seat_claims \
-              WHERE hold_id = $1 AND expires_at > $2 ORDER BY seat_number FOR UPDATE) \
-             RETURNING seat_number",
-        )
-        .bind::<BigInt, _>(hold)
-        .bind::<Timestamp, _>(now)
-        .load(self)
-        .await?;
-        Ok(rows.into_iter().map(|r| r.seat_number).collect())
+    async fn confirm_hold_seats(
+        &mut self,
+        hold: i64,
+        user: i64,
+        show: i64,
+        tickets: &[Ticket],
+        currency: &str,
+        now: NaiveDateTime,
+    ) -> QueryResult<Vec<BookingRow>> {
+        ConfirmHold {
+            hold_id: hold,
+            user_id: user,
+            show_id: show,
+            seats: tickets.iter().map(|t| t.seat_number).collect(),
+            prices: tickets.iter().map(|t| t.price.get()).collect(),
+            labels: tickets.iter().map(|t| t.label.clone()).collect(),
+            currency: currency.to_owned(),
+            now,
+        }
+        .get_results(self)
+        .await
     }
 
+    async fn store_answer(
+        &mut self,
+        claim: &IdempotencyClaim,
+        answer: &StoredAnswer,
+    ) -> QueryResult<usize> {
+        let stored: i32 = StoreAnswer {
+            scope_hash: scope_hash(&claim.scope),
+            claim_token: claim.token.0.clone(),
+            status: i32::from(answer.status),
+            content_type: answer.content_type.clone(),
+            body: answer.body.clone(),
+        }
+        .get_result(self)
+        .await?;
+        Ok(stored as usize)
+    }
     /// `SKIP LOCKED`: a hold being confirmed, extended or released is left alone, and
     /// two processes expiring at once share the rows out.
     async fn expired_hold_ids(&mut self, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<i64>> {
@@ -199,9 +207,9 @@ impl BackendOps for AsyncPgConnection {
     }
 }
 
-/// The booking insert on PostgreSQL, one statement for any number of seats. With
-/// `CLAIM` (a direct booking), the seats are first claimed, each taking over a claim
-/// whose hold has expired; only the claimed ones are booked:
+/// The booking insert on PostgreSQL, one statement for any number of seats: the seats
+/// are first claimed, each taking over a claim whose hold has expired, and only the
+/// claimed ones are booked:
 ///
 /// ```sql
 /// WITH claimed AS (
@@ -217,8 +225,6 @@ impl BackendOps for AsyncPgConnection {
 /// ON CONFLICT (show_id, seat_number) WHERE status = 'CONFIRMED' DO NOTHING RETURNING ...
 /// ```
 ///
-/// Without `CLAIM` (a confirmation, whose seats its hold already claims) the CTE and its
-/// condition are left out.
 /// - The seats arrive in ascending order and are claimed in that order, so the per-seat
 ///   locks are always taken in one order: two multi-seat requests cannot deadlock. A
 ///   seat being claimed by a transaction still in flight makes the insert wait for its
@@ -228,7 +234,7 @@ impl BackendOps for AsyncPgConnection {
 /// - `'CONFIRMED'` is a literal, not a parameter: once PostgreSQL switches a prepared
 ///   statement to a generic plan, `status = $n` no longer proves the partial index's
 ///   predicate and the conflict target stops matching the index.
-struct InsertBookings<const CLAIM: bool> {
+struct InsertFreeSeats {
     user_id: i64,
     show_id: i64,
     /// Three arrays of one length: each seat with its price and label.
@@ -239,7 +245,7 @@ struct InsertBookings<const CLAIM: bool> {
     booking_time: NaiveDateTime,
 }
 
-impl<const CLAIM: bool> InsertBookings<CLAIM> {
+impl InsertFreeSeats {
     fn new(show: i64, user: i64, tickets: &[Ticket], currency: &str, at: NaiveDateTime) -> Self {
         Self {
             user_id: user,
@@ -253,27 +259,24 @@ impl<const CLAIM: bool> InsertBookings<CLAIM> {
     }
 }
 
-impl<const CLAIM: bool> QueryId for InsertBookings<CLAIM> {
-    // One prepared statement per form: the two forms are two types.
+impl QueryId for InsertFreeSeats {
     type QueryId = Self;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl<const CLAIM: bool> QueryFragment<diesel::pg::Pg> for InsertBookings<CLAIM> {
+impl QueryFragment<diesel::pg::Pg> for InsertFreeSeats {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
-        if CLAIM {
-            out.push_sql("WITH claimed AS (INSERT INTO seat_claims (show_id, seat_number) SELECT ");
-            out.push_bind_param::<BigInt, _>(&self.show_id)?;
-            out.push_sql(", seat FROM unnest(");
-            out.push_bind_param::<Array<Integer>, _>(&self.seats)?;
-            out.push_sql(
-                ") WITH ORDINALITY AS c(seat, n) ORDER BY n \
-                 ON CONFLICT (show_id, seat_number) DO UPDATE \
-                 SET hold_id = NULL, expires_at = NULL WHERE seat_claims.expires_at <= ",
-            );
-            out.push_bind_param::<Timestamp, _>(&self.booking_time)?;
-            out.push_sql(" RETURNING seat_number) ");
-        }
+        out.push_sql("WITH claimed AS (INSERT INTO seat_claims (show_id, seat_number) SELECT ");
+        out.push_bind_param::<BigInt, _>(&self.show_id)?;
+        out.push_sql(", seat FROM unnest(");
+        out.push_bind_param::<Array<Integer>, _>(&self.seats)?;
+        out.push_sql(
+            ") WITH ORDINALITY AS c(seat, n) ORDER BY n \
+             ON CONFLICT (show_id, seat_number) DO UPDATE \
+             SET hold_id = NULL, expires_at = NULL WHERE seat_claims.expires_at <= ",
+        );
+        out.push_bind_param::<Timestamp, _>(&self.booking_time)?;
+        out.push_sql(" RETURNING seat_number) ");
         out.push_sql(
             "INSERT INTO bookings (user_id, show_id, seat_number, status, booking_time, \
              price, currency, seat_label) SELECT ",
@@ -293,32 +296,241 @@ impl<const CLAIM: bool> QueryFragment<diesel::pg::Pg> for InsertBookings<CLAIM> 
         out.push_bind_param::<Array<Integer>, _>(&self.prices)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<Text>, _>(&self.labels)?;
-        out.push_sql(") WITH ORDINALITY AS t(seat, price, label, n) ");
-        if CLAIM {
-            out.push_sql("WHERE seat IN (SELECT seat_number FROM claimed) ");
-        }
-        out.push_sql("ORDER BY n ON CONFLICT (show_id, seat_number) WHERE status = '");
-        out.push_sql(confirmed());
         out.push_sql(
-            "' DO NOTHING \
-             RETURNING id, user_id, show_id, seat_number, status, booking_time, cancelled_at, \
-             price, currency, seat_label",
+            ") WITH ORDINALITY AS t(seat, price, label, n) \
+             WHERE seat IN (SELECT seat_number FROM claimed) \
+             ORDER BY n ON CONFLICT (show_id, seat_number) WHERE status = '",
         );
+        out.push_sql(confirmed());
+        out.push_sql("' DO NOTHING RETURNING ");
+        out.push_sql(BOOKING_RETURNING);
         Ok(())
     }
 }
 
-impl<const CLAIM: bool> Query for InsertBookings<CLAIM> {
-    type SqlType = (
-        BigInt,
-        BigInt,
-        BigInt,
-        Integer,
-        Text,
-        Timestamp,
-        Nullable<Timestamp>,
-        Integer,
-        Text,
-        Text,
-    );
+impl Query for InsertFreeSeats {
+    type SqlType = BookingSql;
+}
+
+/// The columns of a [`BookingRow`], in its fields' order.
+const BOOKING_RETURNING: &str = "id, user_id, show_id, seat_number, status, booking_time, \
+     cancelled_at, price, currency, seat_label";
+
+/// SQL types of a [`BookingRow`].
+type BookingSql = (
+    BigInt,
+    BigInt,
+    BigInt,
+    Integer,
+    Text,
+    Timestamp,
+    Nullable<Timestamp>,
+    Integer,
+    Text,
+    Text,
+);
+
+/// Declares a fixed-text PostgreSQL statement: its struct of bound values, a static
+/// query id (so each connection prepares it once, which Diesel does not do for an
+/// `UPDATE`, an upsert with `DO UPDATE` or raw SQL) and its result's SQL type. The body
+/// writes the text, binding fields with `bind!(field as SqlType)`.
+macro_rules! fixed_statement {
+    (
+        $(#[$meta:meta])*
+        $name:ident { $($field:ident: $ty:ty),* $(,)? } -> $sql_type:ty;
+        |$self_:ident, $out:ident| $body:block
+    ) => {
+        $(#[$meta])*
+        struct $name { $($field: $ty),* }
+
+        impl QueryId for $name {
+            type QueryId = Self;
+            const HAS_STATIC_QUERY_ID: bool = true;
+        }
+
+        impl QueryFragment<diesel::pg::Pg> for $name {
+            fn walk_ast<'b>(&'b $self_, mut $out: AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+                $body
+                Ok(())
+            }
+        }
+
+        impl Query for $name {
+            type SqlType = $sql_type;
+        }
+    };
+}
+
+/// The columns of a [`HoldRow`], in its fields' order.
+const HOLD_RETURNING: &str =
+    "id, user_id, show_id, status, seats, currency, created_at, expires_at, extensions";
+
+/// SQL types of a [`HoldRow`].
+type HoldSql = (
+    BigInt,
+    BigInt,
+    BigInt,
+    Text,
+    Text,
+    Text,
+    Timestamp,
+    Timestamp,
+    Integer,
+);
+
+fixed_statement! {
+    /// A new hold and the claims of its seats, in one statement: the hold is inserted,
+    /// then its seats are claimed in ascending order (taking over the claims of expired
+    /// holds), and the hold comes back with the seats it got.
+    InsertHold {
+        user_id: i64,
+        show_id: i64,
+        seat_count: i32,
+        seats_json: String,
+        currency: String,
+        created_at: NaiveDateTime,
+        expires_at: NaiveDateTime,
+        seats: Vec<i32>,
+    } -> (HoldSql, Array<Integer>);
+    |self, out| {
+        out.push_sql(
+            "WITH hold AS (INSERT INTO holds (user_id, show_id, status, seat_count, seats, \
+             currency, created_at, expires_at, extensions) VALUES (",
+        );
+        out.push_bind_param::<BigInt, _>(&self.user_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, _>(&self.show_id)?;
+        out.push_sql(", '");
+        out.push_sql(HoldStatus::Active.as_str());
+        out.push_sql("', ");
+        out.push_bind_param::<Integer, _>(&self.seat_count)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&self.seats_json)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&self.currency)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&self.created_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&self.expires_at)?;
+        out.push_sql(", 0) RETURNING ");
+        out.push_sql(HOLD_RETURNING);
+        out.push_sql(
+            "), claimed AS (INSERT INTO seat_claims (show_id, seat_number, hold_id, expires_at) \
+             SELECT ",
+        );
+        out.push_bind_param::<BigInt, _>(&self.show_id)?;
+        out.push_sql(", seat, (SELECT id FROM hold), ");
+        out.push_bind_param::<Timestamp, _>(&self.expires_at)?;
+        out.push_sql(" FROM unnest(");
+        out.push_bind_param::<Array<Integer>, _>(&self.seats)?;
+        out.push_sql(
+            ") WITH ORDINALITY AS c(seat, n) ORDER BY n \
+             ON CONFLICT (show_id, seat_number) DO UPDATE \
+             SET hold_id = EXCLUDED.hold_id, expires_at = EXCLUDED.expires_at \
+             WHERE seat_claims.expires_at <= ",
+        );
+        out.push_bind_param::<Timestamp, _>(&self.created_at)?;
+        out.push_sql(" RETURNING seat_number) SELECT ");
+        out.push_sql(HOLD_RETURNING);
+        out.push_sql(", ARRAY(SELECT seat_number FROM claimed ORDER BY seat_number) FROM hold");
+    }
+}
+
+fixed_statement! {
+    /// The seats in a user's unexpired active holds. `'ACTIVE'` is a literal so that the
+    /// partial index of active holds serves it on a generic plan too.
+    HeldSeats { user_id: i64, now: NaiveDateTime } -> BigInt;
+    |self, out| {
+        out.push_sql("SELECT COALESCE(SUM(seat_count), 0)::int8 FROM holds WHERE user_id = ");
+        out.push_bind_param::<BigInt, _>(&self.user_id)?;
+        out.push_sql(" AND status = '");
+        out.push_sql(HoldStatus::Active.as_str());
+        out.push_sql("' AND expires_at > ");
+        out.push_bind_param::<Timestamp, _>(&self.now)?;
+    }
+}
+
+fixed_statement! {
+    /// A confirmation in one statement: the hold's claims still its own and unexpired
+    /// become a booking's (locked in seat order first, as every claim takes them), the
+    /// hold becomes `CONFIRMED`, and those seats are booked at the prices held. Fewer
+    /// bookings than seats means a seat was taken over: the caller rolls back.
+    ConfirmHold {
+        hold_id: i64,
+        user_id: i64,
+        show_id: i64,
+        seats: Vec<i32>,
+        prices: Vec<i32>,
+        labels: Vec<String>,
+        currency: String,
+        now: NaiveDateTime,
+    } -> BookingSql;
+    |self, out| {
+        out.push_sql(
+            "WITH kept AS (UPDATE seat_claims SET expires_at = NULL \
+             WHERE (show_id, seat_number) IN (SELECT show_id, seat_number FROM seat_claims \
+             WHERE hold_id = ",
+        );
+        out.push_bind_param::<BigInt, _>(&self.hold_id)?;
+        out.push_sql(" AND expires_at > ");
+        out.push_bind_param::<Timestamp, _>(&self.now)?;
+        out.push_sql(
+            " ORDER BY seat_number FOR UPDATE) RETURNING seat_number), \
+             ended AS (UPDATE holds SET status = '",
+        );
+        out.push_sql(HoldStatus::Confirmed.as_str());
+        out.push_sql("' WHERE id = ");
+        out.push_bind_param::<BigInt, _>(&self.hold_id)?;
+        out.push_sql(
+            " RETURNING id) INSERT INTO bookings (user_id, show_id, seat_number, status, \
+             booking_time, price, currency, seat_label) SELECT ",
+        );
+        out.push_bind_param::<BigInt, _>(&self.user_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, _>(&self.show_id)?;
+        out.push_sql(", seat, '");
+        out.push_sql(confirmed());
+        out.push_sql("', ");
+        out.push_bind_param::<Timestamp, _>(&self.now)?;
+        out.push_sql(", price, ");
+        out.push_bind_param::<Text, _>(&self.currency)?;
+        out.push_sql(", label FROM unnest(");
+        out.push_bind_param::<Array<Integer>, _>(&self.seats)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Integer>, _>(&self.prices)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.labels)?;
+        out.push_sql(
+            ") WITH ORDINALITY AS t(seat, price, label, n) \
+             WHERE seat IN (SELECT seat_number FROM kept) AND EXISTS (SELECT 1 FROM ended) \
+             ORDER BY n ON CONFLICT (show_id, seat_number) WHERE status = '",
+        );
+        out.push_sql(confirmed());
+        out.push_sql("' DO NOTHING RETURNING ");
+        out.push_sql(BOOKING_RETURNING);
+    }
+}
+
+fixed_statement! {
+    /// An `Idempotency-Key`'s answer, stored for the claim that holds it.
+    StoreAnswer {
+        scope_hash: Vec<u8>,
+        claim_token: String,
+        status: i32,
+        content_type: Option<String>,
+        body: Vec<u8>,
+    } -> Integer;
+    |self, out| {
+        out.push_sql("WITH stored AS (UPDATE idempotency_keys SET status = ");
+        out.push_bind_param::<Integer, _>(&self.status)?;
+        out.push_sql(", content_type = ");
+        out.push_bind_param::<Nullable<Text>, _>(&self.content_type)?;
+        out.push_sql(", body = ");
+        out.push_bind_param::<diesel::sql_types::Binary, _>(&self.body)?;
+        out.push_sql(" WHERE scope_hash = ");
+        out.push_bind_param::<diesel::sql_types::Binary, _>(&self.scope_hash)?;
+        out.push_sql(" AND claim_token = ");
+        out.push_bind_param::<Text, _>(&self.claim_token)?;
+        out.push_sql(" AND status IS NULL RETURNING 1) SELECT count(*)::int4 FROM stored");
+    }
 }

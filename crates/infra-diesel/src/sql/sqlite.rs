@@ -5,15 +5,19 @@ use async_trait::async_trait;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
-use domain::{HoldStatus, Ticket};
+use domain::{HoldStatus, IdempotencyClaim, StoredAnswer, Ticket};
 
 use super::{
     booking_row, confirmed, movie_show_ids, refresh_token_row, screen_row, show_lock_row,
-    BackendOps, SeatRow,
+    BackendOps,
 };
 use crate::db::SqliteConn;
-use crate::rows::{BookingRow, HoldRow, NewBookingRow, RefreshTokenRow, ScreenRow, ShowLockRow};
-use crate::schema::{bookings, holds, refresh_tokens, seat_claims, users};
+use crate::repo::idempotency::scope_hash;
+use crate::rows::{
+    AnswerRow, BookingRow, HoldRow, NewBookingRow, NewHoldRow, RefreshTokenRow, ScreenRow,
+    ShowLockRow,
+};
+use crate::schema::{bookings, holds, idempotency_keys, refresh_tokens, seat_claims, users};
 use diesel::sql_types::{BigInt, Integer, Nullable, Timestamp};
 
 #[async_trait]
@@ -56,56 +60,35 @@ impl BackendOps for SqliteConn {
                 claimed.push(ticket.clone());
             }
         }
-        self.insert_bookings(show, user, &claimed, currency, at)
-            .await
+        insert_bookings(self, show, user, &claimed, currency, at).await
     }
 
-    async fn insert_bookings(
+    async fn insert_hold(
         &mut self,
-        show: i64,
-        user: i64,
-        tickets: &[Ticket],
-        currency: &str,
-        at: NaiveDateTime,
-    ) -> QueryResult<Vec<BookingRow>> {
-        let mut inserted = Vec::with_capacity(tickets.len());
-        for ticket in tickets {
-            let row = NewBookingRow {
-                user_id: user,
-                show_id: show,
-                seat_number: ticket.seat_number,
-                status: confirmed(),
-                booking_time: at,
-                price: ticket.price.get(),
-                currency,
-                seat_label: &ticket.label,
-            };
-            inserted.push(
-                diesel::insert_into(bookings::table)
-                    .values(&row)
-                    .returning(BookingRow::as_returning())
-                    .get_result(self)
-                    .await?,
-            );
-        }
-        Ok(inserted)
-    }
-
-    async fn claim_seats(
-        &mut self,
-        show: i64,
+        hold: &NewHoldRow<'_>,
         seats: &[i32],
-        hold: i64,
-        expires_at: NaiveDateTime,
         now: NaiveDateTime,
-    ) -> QueryResult<Vec<i32>> {
+    ) -> QueryResult<(HoldRow, Vec<i32>)> {
+        let row: HoldRow = diesel::insert_into(holds::table)
+            .values(hold)
+            .returning(HoldRow::as_returning())
+            .get_result(self)
+            .await?;
         let mut claimed = Vec::with_capacity(seats.len());
         for &seat in seats {
-            if claim_one(self, show, seat, Some((hold, expires_at)), now).await? {
+            if claim_one(
+                self,
+                hold.show_id,
+                seat,
+                Some((row.id, hold.expires_at)),
+                now,
+            )
+            .await?
+            {
                 claimed.push(seat);
             }
         }
-        Ok(claimed)
+        Ok((row, claimed))
     }
 
     async fn user_for_update(&mut self, id: i64) -> QueryResult<Option<i64>> {
@@ -117,6 +100,17 @@ impl BackendOps for SqliteConn {
             .optional()
     }
 
+    async fn held_seats(&mut self, user: i64, now: NaiveDateTime) -> QueryResult<i64> {
+        let held: Option<i64> = holds::table
+            .filter(holds::user_id.eq(user))
+            .filter(holds::status.eq(HoldStatus::Active.as_str()))
+            .filter(holds::expires_at.gt(now))
+            .select(diesel::dsl::sum(holds::seat_count))
+            .first(self)
+            .await?;
+        Ok(held.unwrap_or(0))
+    }
+
     async fn hold_for_update(&mut self, id: i64) -> QueryResult<Option<HoldRow>> {
         holds::table
             .find(id)
@@ -126,8 +120,16 @@ impl BackendOps for SqliteConn {
             .optional()
     }
 
-    async fn confirm_claims(&mut self, hold: i64, now: NaiveDateTime) -> QueryResult<Vec<i32>> {
-        diesel::update(
+    async fn confirm_hold_seats(
+        &mut self,
+        hold: i64,
+        user: i64,
+        show: i64,
+        tickets: &[Ticket],
+        currency: &str,
+        now: NaiveDateTime,
+    ) -> QueryResult<Vec<BookingRow>> {
+        let kept: Vec<i32> = diesel::update(
             seat_claims::table
                 .filter(seat_claims::hold_id.eq(hold))
                 .filter(seat_claims::expires_at.gt(now)),
@@ -135,9 +137,34 @@ impl BackendOps for SqliteConn {
         .set(seat_claims::expires_at.eq(None::<NaiveDateTime>))
         .returning(seat_claims::seat_number)
         .get_results(self)
-        .await
+        .await?;
+        diesel::update(holds::table.find(hold))
+            .set(holds::status.eq(HoldStatus::Confirmed.as_str()))
+            .execute(self)
+            .await?;
+        let kept: Vec<Ticket> = tickets
+            .iter()
+            .filter(|t| kept.contains(&t.seat_number))
+            .cloned()
+            .collect();
+        insert_bookings(self, show, user, &kept, currency, now).await
     }
 
+    async fn store_answer(
+        &mut self,
+        claim: &IdempotencyClaim,
+        answer: &StoredAnswer,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            idempotency_keys::table
+                .find(scope_hash(&claim.scope))
+                .filter(idempotency_keys::claim_token.eq(&claim.token.0))
+                .filter(idempotency_keys::status.is_null()),
+        )
+        .set(AnswerRow::from(answer))
+        .execute(self)
+        .await
+    }
     async fn expired_hold_ids(&mut self, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<i64>> {
         holds::table
             .filter(holds::status.eq(HoldStatus::Active.as_str()))
@@ -189,6 +216,45 @@ impl BackendOps for SqliteConn {
     }
 }
 
+/// Books `tickets`, whose seats the transaction has claimed.
+async fn insert_bookings(
+    conn: &mut SqliteConn,
+    show: i64,
+    user: i64,
+    tickets: &[Ticket],
+    currency: &str,
+    at: NaiveDateTime,
+) -> QueryResult<Vec<BookingRow>> {
+    let mut inserted = Vec::with_capacity(tickets.len());
+    for ticket in tickets {
+        let row = NewBookingRow {
+            user_id: user,
+            show_id: show,
+            seat_number: ticket.seat_number,
+            status: confirmed(),
+            booking_time: at,
+            price: ticket.price.get(),
+            currency,
+            seat_label: &ticket.label,
+        };
+        inserted.push(
+            diesel::insert_into(bookings::table)
+                .values(&row)
+                .returning(BookingRow::as_returning())
+                .get_result(conn)
+                .await?,
+        );
+    }
+    Ok(inserted)
+}
+
+/// What a claim statement returns: the seat, when it was claimed.
+#[derive(QueryableByName)]
+struct SeatRow {
+    #[diesel(sql_type = Integer)]
+    seat_number: i32,
+}
+
 /// Claims one seat: for a hold until its expiry, or for a booking (`None`) for good.
 /// A claim whose expiry has passed at `now` is taken over; any other means the seat is
 /// taken. Answers whether the seat was claimed.
@@ -214,7 +280,7 @@ async fn claim_one(
     .bind::<Timestamp, _>(now)
     .load(conn)
     .await?;
-    Ok(!claimed.is_empty())
+    Ok(claimed.iter().any(|row| row.seat_number == seat))
 }
 
 #[derive(QueryableByName)]
