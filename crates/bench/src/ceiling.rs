@@ -74,47 +74,33 @@ fn show_lock_sql(lock: ShowLock) -> String {
 /// `prices_of`. A flat show has no screen, so `layout_of` reads nothing before it.
 const PRICES_SQL: &str = r#"SELECT "show_prices"."category", "show_prices"."price" FROM "show_prices" WHERE ("show_prices"."show_id" = :show)"#;
 
-/// `InsertBookings::<CLAIM>` for the seats in these variables, each at price 0 with its
-/// number as its label (a flat show's). With `claim` (a direct booking), the seats are
-/// claimed in the same statement first.
-fn insert_bookings_sql(claim: bool, seats: &[&str]) -> String {
+/// `InsertFreeSeats` for the seats in these variables, each at price 0 with its number
+/// as its label (a flat show's): the seats are claimed, then the claimed ones booked.
+fn insert_free_seats_sql(seats: &[&str]) -> String {
     let list = |suffix: &str| -> String {
         let items: Vec<String> = seats.iter().map(|v| format!(":{v}::{suffix}")).collect();
         format!("ARRAY[{}]", items.join(", "))
     };
     let prices = format!("ARRAY[{}]", vec!["0"; seats.len()].join(", "));
-    let mut sql = String::new();
-    if claim {
-        let _ = write!(
-            sql,
-            "WITH claimed AS (INSERT INTO seat_claims (show_id, seat_number) SELECT :show, seat \
-             FROM unnest({}) WITH ORDINALITY AS c(seat, n) ORDER BY n \
-             ON CONFLICT (show_id, seat_number) DO UPDATE SET hold_id = NULL, expires_at = NULL \
-             WHERE seat_claims.expires_at <= LOCALTIMESTAMP RETURNING seat_number) ",
-            list("int")
-        );
-    }
-    let _ = write!(
-        sql,
-        "INSERT INTO bookings (user_id, show_id, seat_number, status, booking_time, price, currency, seat_label) \
+    format!(
+        "WITH claimed AS (INSERT INTO seat_claims (show_id, seat_number) SELECT :show, seat \
+         FROM unnest({seats}) WITH ORDINALITY AS c(seat, n) ORDER BY n \
+         ON CONFLICT (show_id, seat_number) DO UPDATE SET hold_id = NULL, expires_at = NULL \
+         WHERE seat_claims.expires_at <= LOCALTIMESTAMP RETURNING seat_number) \
+         INSERT INTO bookings (user_id, show_id, seat_number, status, booking_time, price, currency, seat_label) \
          SELECT :user, :show, seat, 'CONFIRMED', LOCALTIMESTAMP, price, :currency, label \
-         FROM unnest({}, {prices}, {}) WITH ORDINALITY AS t(seat, price, label, n) ",
-        list("int"),
-        list("text")
-    );
-    if claim {
-        sql.push_str("WHERE seat IN (SELECT seat_number FROM claimed) ");
-    }
-    sql.push_str(
-        "ORDER BY n ON CONFLICT (show_id, seat_number) WHERE status = 'CONFIRMED' DO NOTHING \
+         FROM unnest({seats}, {prices}, {labels}) WITH ORDINALITY AS t(seat, price, label, n) \
+         WHERE seat IN (SELECT seat_number FROM claimed) \
+         ORDER BY n ON CONFLICT (show_id, seat_number) WHERE status = 'CONFIRMED' DO NOTHING \
          RETURNING id, user_id, show_id, seat_number, status, booking_time, cancelled_at, price, currency, seat_label",
-    );
-    sql
+        seats = list("int"),
+        labels = list("text"),
+    )
 }
 
 /// `book_once` on PostgreSQL for one random seat of a flat show, statement for statement
 /// as the service sends it: BEGIN; lock the show row; read its prices; claim the seat
-/// and insert its booking in one statement (`InsertBookings::<true>` in infra-diesel's
+/// and insert its booking in one statement (`InsertFreeSeats` in infra-diesel's
 /// sql/postgres.rs), unless a booking or an unexpired hold has it; COMMIT when a row
 /// came back, ROLLBACK otherwise (the service rolls back a refused booking).
 pub fn booking_script(lock: ShowLock) -> String {
@@ -133,26 +119,48 @@ ROLLBACK;
 \endif
 "#,
         show = show_lock_sql(lock),
-        insert = insert_bookings_sql(true, &["seat"]),
+        insert = insert_free_seats_sql(&["seat"]),
     )
 }
 
-/// `claim_seats`, for a hold of `:seat` and `:next`.
-const CLAIM_SEATS_SQL: &str =
-    "INSERT INTO seat_claims (show_id, seat_number, hold_id, expires_at) \
-     SELECT :show, seat, :hold_id, LOCALTIMESTAMP + :ttl::interval \
+/// `HeldSeats`: the seats in the user's active holds, for the cap.
+const HELD_SEATS_SQL: &str = "SELECT COALESCE(SUM(seat_count), 0)::int8 FROM holds \
+     WHERE user_id = :user AND status = 'ACTIVE' AND expires_at > LOCALTIMESTAMP";
+
+/// `InsertHold`: the hold of `:seat` and `:next` and the claims of its seats.
+const INSERT_HOLD_SQL: &str = "WITH hold AS (INSERT INTO holds (user_id, show_id, status, \
+     seat_count, seats, currency, created_at, expires_at, extensions) VALUES (:user, :show, \
+     'ACTIVE', :seat_count, :held, :currency, LOCALTIMESTAMP, LOCALTIMESTAMP + :ttl::interval, \
+     0) RETURNING id, user_id, show_id, status, seats, currency, created_at, expires_at, \
+     extensions), claimed AS (INSERT INTO seat_claims (show_id, seat_number, hold_id, \
+     expires_at) SELECT :show, seat, (SELECT id FROM hold), LOCALTIMESTAMP + :ttl::interval \
      FROM unnest(ARRAY[:seat::int, :next::int]) WITH ORDINALITY AS c(seat, n) ORDER BY n \
      ON CONFLICT (show_id, seat_number) DO UPDATE \
      SET hold_id = EXCLUDED.hold_id, expires_at = EXCLUDED.expires_at \
-     WHERE seat_claims.expires_at <= LOCALTIMESTAMP \
-     RETURNING seat_number";
+     WHERE seat_claims.expires_at <= LOCALTIMESTAMP RETURNING seat_number) \
+     SELECT id, user_id, show_id, status, seats, currency, created_at, expires_at, \
+     extensions, ARRAY(SELECT seat_number FROM claimed ORDER BY seat_number) FROM hold";
 
-/// `confirm_claims`.
-const CONFIRM_CLAIMS_SQL: &str =
-    "UPDATE seat_claims SET expires_at = NULL WHERE (show_id, seat_number) IN \
-     (SELECT show_id, seat_number FROM seat_claims \
-      WHERE hold_id = :hold_id AND expires_at > LOCALTIMESTAMP ORDER BY seat_number FOR UPDATE) \
-     RETURNING seat_number";
+/// `ConfirmHold`: the claims made a booking's, the hold `CONFIRMED`, the bookings.
+const CONFIRM_HOLD_SQL: &str = "WITH kept AS (UPDATE seat_claims SET expires_at = NULL \
+     WHERE (show_id, seat_number) IN (SELECT show_id, seat_number FROM seat_claims \
+     WHERE hold_id = :hold_id AND expires_at > LOCALTIMESTAMP ORDER BY seat_number FOR UPDATE) \
+     RETURNING seat_number), ended AS (UPDATE holds SET status = 'CONFIRMED' \
+     WHERE id = :hold_id RETURNING id) INSERT INTO bookings (user_id, show_id, seat_number, \
+     status, booking_time, price, currency, seat_label) SELECT :user, :show, seat, \
+     'CONFIRMED', LOCALTIMESTAMP, price, :currency, label \
+     FROM unnest(ARRAY[:seat::int, :next::int], ARRAY[0, 0], ARRAY[:seat::text, :next::text]) \
+     WITH ORDINALITY AS t(seat, price, label, n) \
+     WHERE seat IN (SELECT seat_number FROM kept) AND EXISTS (SELECT 1 FROM ended) \
+     ORDER BY n ON CONFLICT (show_id, seat_number) WHERE status = 'CONFIRMED' DO NOTHING \
+     RETURNING id, user_id, show_id, seat_number, status, booking_time, cancelled_at, price, \
+     currency, seat_label";
+
+/// `StoreAnswer`: the answer kept in the key's row.
+const STORE_ANSWER_SQL: &str = "WITH stored AS (UPDATE idempotency_keys SET status = \
+     :answer_status, content_type = :content_type, body = :answer WHERE scope_hash = :scope \
+     AND claim_token = :claim_token AND status IS NULL RETURNING 1) \
+     SELECT count(*)::int4 FROM stored";
 
 /// A hold's columns as `HoldRow` reads them.
 const HOLD_COLUMNS: &str = r#""holds"."id", "holds"."user_id", "holds"."show_id", "holds"."status", "holds"."seats", "holds"."currency", "holds"."created_at", "holds"."expires_at", "holds"."extensions""#;
@@ -162,13 +170,14 @@ const HOLD_COLUMNS: &str = r#""holds"."id", "holds"."user_id", "holds"."show_id"
 /// show, then `POST /api/holds/{id}/confirm/` with an Idempotency-Key:
 ///
 /// 1. `hold_once`: BEGIN; the show `FOR SHARE`; its prices; the user `FOR NO KEY
-///    UPDATE`; the seats in the user's active holds (the cap); the hold's row; the
-///    claim of its seats; COMMIT when both seats came back, ROLLBACK otherwise (the rest
-///    is then skipped).
+///    UPDATE`; the seats in the user's active holds (the cap, `HeldSeats`); the hold's
+///    row and the claims of its seats in one statement (`InsertHold`); COMMIT. (The
+///    pairs are disjoint, so every hold gets both seats: the service's refusal path,
+///    a ROLLBACK, never runs.)
 /// 2. The Idempotency-Key middleware's claim: BEGIN; its row; COMMIT.
 /// 3. `confirm_once`: BEGIN; the hold `FOR UPDATE`; the show `FOR SHARE`; the claims
-///    made permanent; the bookings (`InsertBookings::<false>`); the hold `CONFIRMED`;
-///    the answer kept in the key's row; COMMIT.
+///    made permanent, the hold `CONFIRMED` and the bookings in one statement
+///    (`ConfirmHold`); the answer kept in the key's row (`StoreAnswer`); COMMIT.
 ///
 /// Each pgbench client is its own set of users, one hold at a time as the service's
 /// connections are, and takes pairs no other client takes: the `p`-th checkout of the
@@ -184,16 +193,13 @@ pub fn checkout_script() -> String {
 \set show :show0 + :p % :shows
 \set seat 2 * (:p / :shows) + 1
 \set next :seat + 1
-\set claimed_seat_number 0
 \if :next <= :seats
 BEGIN;
 {show_share};
 {PRICES_SQL};
 SELECT "users"."id" FROM "users" WHERE ("users"."id" = :user) LIMIT :one FOR NO KEY UPDATE;
-SELECT sum("holds"."seat_count") FROM "holds" WHERE ((("holds"."user_id" = :user) AND ("holds"."status" = :active)) AND ("holds"."expires_at" > LOCALTIMESTAMP)) LIMIT :one;
-INSERT INTO "holds" ("user_id", "show_id", "status", "seat_count", "seats", "currency", "created_at", "expires_at", "extensions") VALUES (:user, :show, :active, :seat_count, :held, :currency, LOCALTIMESTAMP, LOCALTIMESTAMP + :ttl::interval, :extensions) RETURNING {HOLD_COLUMNS} \gset hold_
-{CLAIM_SEATS_SQL} \aset claimed_
-\if :claimed_seat_number = :next
+{HELD_SEATS_SQL};
+{INSERT_HOLD_SQL} \gset hold_
 COMMIT;
 \set scope 1000000000000000000 + :hold_id
 BEGIN;
@@ -202,18 +208,12 @@ COMMIT;
 BEGIN;
 SELECT {HOLD_COLUMNS} FROM "holds" WHERE ("holds"."id" = :hold_id) LIMIT :one FOR UPDATE;
 {show_share};
-{CONFIRM_CLAIMS_SQL};
-{insert};
-UPDATE "holds" SET "status" = :confirmed WHERE ("holds"."id" = :hold_id);
-UPDATE "idempotency_keys" SET "status" = :answer_status, "content_type" = :content_type, "body" = :answer WHERE ((("idempotency_keys"."scope_hash" = :scope) AND ("idempotency_keys"."claim_token" = :claim_token)) AND ("idempotency_keys"."status" IS NULL));
+{CONFIRM_HOLD_SQL};
+{STORE_ANSWER_SQL};
 COMMIT;
-\else
-ROLLBACK;
-\endif
 \endif
 "#,
         show_share = show_lock_sql(ShowLock::Share),
-        insert = insert_bookings_sql(false, &["seat", "next"]),
     )
 }
 
@@ -480,13 +480,6 @@ mod tests {
         joined
     }
 
-    /// The script's statement with the service's placeholders put back.
-    fn as_bound(sql: &str, values: &[(&str, &str)]) -> String {
-        values
-            .iter()
-            .fold(sql.to_owned(), |sql, (from, to)| sql.replace(from, to))
-    }
-
     #[test]
     fn the_scripts_differ_only_in_the_lock() {
         let share = booking_script(ShowLock::Share);
@@ -517,40 +510,64 @@ mod tests {
     }
 
     #[test]
-    fn the_checkout_claims_and_confirms_as_the_service_does() {
+    fn the_checkout_holds_and_confirms_as_the_service_does() {
         let service = service_sql();
-        let claim = as_bound(
-            CLAIM_SEATS_SQL,
-            &[
-                ("LOCALTIMESTAMP + :ttl::interval", "$3"),
-                ("ARRAY[:seat::int, :next::int]", "$4"),
-                ("LOCALTIMESTAMP", "$5"),
-                (":show", "$1"),
-                (":hold_id", "$2"),
-            ],
-        );
-        assert!(service.contains(&claim), "claim_seats changed: {claim}");
-        let confirm = as_bound(
-            CONFIRM_CLAIMS_SQL,
-            &[(":hold_id", "$1"), ("LOCALTIMESTAMP", "$2")],
-        );
-        assert!(
-            service.contains(&confirm),
-            "confirm_claims changed: {confirm}"
-        );
+        // Each statement's text between its bound values, as both spell it.
+        for (sql, fragments) in [
+            (
+                HELD_SEATS_SQL,
+                &[
+                    "SELECT COALESCE(SUM(seat_count), 0)::int8 FROM holds WHERE user_id = ",
+                    "' AND expires_at > ",
+                ][..],
+            ),
+            (
+                INSERT_HOLD_SQL,
+                &[
+                    "WITH hold AS (INSERT INTO holds (user_id, show_id, status, seat_count, seats, currency, created_at, expires_at, extensions) VALUES (",
+                    "id, user_id, show_id, status, seats, currency, created_at, expires_at, extensions",
+                    "), claimed AS (INSERT INTO seat_claims (show_id, seat_number, hold_id, expires_at) SELECT ",
+                    ", seat, (SELECT id FROM hold), ",
+                    ") WITH ORDINALITY AS c(seat, n) ORDER BY n ON CONFLICT (show_id, seat_number) DO UPDATE SET hold_id = EXCLUDED.hold_id, expires_at = EXCLUDED.expires_at WHERE seat_claims.expires_at <= ",
+                    ", ARRAY(SELECT seat_number FROM claimed ORDER BY seat_number) FROM hold",
+                ][..],
+            ),
+            (
+                CONFIRM_HOLD_SQL,
+                &[
+                    "WITH kept AS (UPDATE seat_claims SET expires_at = NULL WHERE (show_id, seat_number) IN (SELECT show_id, seat_number FROM seat_claims WHERE hold_id = ",
+                    " ORDER BY seat_number FOR UPDATE) RETURNING seat_number), ended AS (UPDATE holds SET status = '",
+                    " RETURNING id) INSERT INTO bookings (user_id, show_id, seat_number, status, booking_time, price, currency, seat_label) SELECT ",
+                    ") WITH ORDINALITY AS t(seat, price, label, n) WHERE seat IN (SELECT seat_number FROM kept) AND EXISTS (SELECT 1 FROM ended) ORDER BY n ON CONFLICT (show_id, seat_number) WHERE status = '",
+                ][..],
+            ),
+            (
+                STORE_ANSWER_SQL,
+                &[
+                    "WITH stored AS (UPDATE idempotency_keys SET status = ",
+                    " AND status IS NULL RETURNING 1) SELECT count(*)::int4 FROM stored",
+                ][..],
+            ),
+        ] {
+            for fragment in fragments {
+                assert!(service.contains(fragment), "the service no longer sends {fragment:?}");
+                let spaced = fragment.trim_matches(|c| c == ' ' || c == ',' || c == ')' || c == '\'');
+                assert!(
+                    sql.replace(" ,", ",").contains(spaced.trim()),
+                    "the script does not send {fragment:?}"
+                );
+            }
+        }
     }
 
     #[test]
-    fn the_checkout_is_three_transactions_that_skip_after_a_refused_hold() {
+    fn the_checkout_is_three_transactions() {
         let script = checkout_script();
         assert_eq!(script.matches("BEGIN;").count(), 3);
         assert_eq!(script.matches("COMMIT;").count(), 3);
-        assert_eq!(script.matches("ROLLBACK;").count(), 1);
         assert!(script.contains("LIMIT :one FOR NO KEY UPDATE;"));
         assert!(script.contains(r#"LIMIT :one FOR UPDATE;"#));
-        // The confirmation's insert has no claim of its own.
-        assert_eq!(script.matches("WITH claimed").count(), 0);
-        assert!(script.contains(&insert_bookings_sql(false, &["seat", "next"])));
+        assert!(script.contains(INSERT_HOLD_SQL) && script.contains(CONFIRM_HOLD_SQL));
         // Every variable the script reads is defined, set by it or pgbench's own.
         let mut known: Vec<String> = Target::Checkout {
             first_show: 1,
@@ -571,7 +588,6 @@ mod tests {
                 "show",
                 "seat",
                 "next",
-                "claimed_seat_number",
                 "hold_id",
                 "scope",
             ]
