@@ -22,6 +22,7 @@ CREATE INDEX holds_user_idx ON holds (user_id, created_at DESC, id DESC);
 CREATE INDEX holds_active_expiry_idx ON holds (expires_at) WHERE status = 'ACTIVE';
 CREATE INDEX holds_active_user_idx ON holds (user_id) WHERE status = 'ACTIVE';
 
+-- (On SQLite WITHOUT ROWID: the primary key is the table, one B-tree to write per claim.)
 -- expires_at NULL: a confirmed booking's seat, taken until it is cancelled. Otherwise the
 -- seat of hold hold_id, taken until expires_at: from then on, any transaction that wants
 -- the seat takes the row over in the statement that claims it.
@@ -31,7 +32,7 @@ CREATE TABLE seat_claims (
     hold_id     BIGINT,
     expires_at  TIMESTAMP,
     PRIMARY KEY (show_id, seat_number)
-);
+) WITHOUT ROWID;
 CREATE INDEX seat_claims_hold_idx ON seat_claims (hold_id) WHERE hold_id IS NOT NULL;
 
 INSERT INTO seat_claims (show_id, seat_number)

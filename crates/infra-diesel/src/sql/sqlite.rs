@@ -18,7 +18,6 @@ use crate::rows::{
     ShowLockRow,
 };
 use crate::schema::{bookings, holds, idempotency_keys, refresh_tokens, seat_claims, users};
-use diesel::sql_types::{BigInt, Integer, Nullable, Timestamp};
 
 #[async_trait]
 impl BackendOps for SqliteConn {
@@ -248,16 +247,11 @@ async fn insert_bookings(
     Ok(inserted)
 }
 
-/// What a claim statement returns: the seat, when it was claimed.
-#[derive(QueryableByName)]
-struct SeatRow {
-    #[diesel(sql_type = Integer)]
-    seat_number: i32,
-}
-
 /// Claims one seat: for a hold until its expiry, or for a booking (`None`) for good.
 /// A claim whose expiry has passed at `now` is taken over; any other means the seat is
-/// taken. Answers whether the seat was claimed.
+/// taken. Answers whether the seat was claimed. Under SQLite's write lock nothing can
+/// come between the read and the write, and the read and the insert are statements
+/// Diesel prepares once per connection (an upsert it prepares every time).
 async fn claim_one(
     conn: &mut SqliteConn,
     show: i64,
@@ -265,22 +259,38 @@ async fn claim_one(
     hold: Option<(i64, NaiveDateTime)>,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    let claimed: Vec<SeatRow> = diesel::sql_query(
-        "INSERT INTO seat_claims (show_id, seat_number, hold_id, expires_at) \
-         VALUES (?, ?, ?, ?) \
-         ON CONFLICT (show_id, seat_number) DO UPDATE \
-         SET hold_id = excluded.hold_id, expires_at = excluded.expires_at \
-         WHERE seat_claims.expires_at <= ? \
-         RETURNING seat_number",
-    )
-    .bind::<BigInt, _>(show)
-    .bind::<Integer, _>(seat)
-    .bind::<Nullable<BigInt>, _>(hold.map(|(id, _)| id))
-    .bind::<Nullable<Timestamp>, _>(hold.map(|(_, until)| until))
-    .bind::<Timestamp, _>(now)
-    .load(conn)
-    .await?;
-    Ok(claimed.iter().any(|row| row.seat_number == seat))
+    let (hold_id, until) = (hold.map(|(id, _)| id), hold.map(|(_, until)| until));
+    let existing: Option<Option<NaiveDateTime>> = seat_claims::table
+        .find((show, seat))
+        .select(seat_claims::expires_at)
+        .first(conn)
+        .await
+        .optional()?;
+    match existing {
+        None => {
+            diesel::insert_into(seat_claims::table)
+                .values((
+                    seat_claims::show_id.eq(show),
+                    seat_claims::seat_number.eq(seat),
+                    seat_claims::hold_id.eq(hold_id),
+                    seat_claims::expires_at.eq(until),
+                ))
+                .execute(conn)
+                .await?;
+            Ok(true)
+        }
+        Some(Some(expired)) if expired <= now => {
+            diesel::update(seat_claims::table.find((show, seat)))
+                .set((
+                    seat_claims::hold_id.eq(hold_id),
+                    seat_claims::expires_at.eq(until),
+                ))
+                .execute(conn)
+                .await?;
+            Ok(true)
+        }
+        Some(_) => Ok(false),
+    }
 }
 
 #[derive(QueryableByName)]
