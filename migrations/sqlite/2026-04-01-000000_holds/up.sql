@@ -27,7 +27,9 @@ CREATE INDEX holds_active_user_idx ON holds (user_id) WHERE status = 'ACTIVE';
 -- seat of hold hold_id, taken until expires_at: from then on, any transaction that wants
 -- the seat takes the row over in the statement that claims it.
 CREATE TABLE seat_claims (
-    show_id     BIGINT NOT NULL REFERENCES shows (id) ON DELETE CASCADE,
+    -- No foreign key: its check would run on every claim, the hot path of every booking.
+    -- A show goes only without live claims, and its deletion deletes its claims.
+    show_id     BIGINT NOT NULL,
     seat_number INTEGER NOT NULL CHECK (seat_number >= 1),
     hold_id     BIGINT,
     expires_at  TIMESTAMP,

@@ -100,6 +100,10 @@ impl MovieRepository for DieselStore {
                 .get_result(conn)
                 .await?;
             rule(rules::check_deletable(taken))?;
+            // Claims of expired holds: seat_claims has no foreign key to cascade them.
+            diesel::delete(seat_claims::table.filter(seat_claims::show_id.eq_any(&show_ids)))
+                .execute(conn)
+                .await?;
             let deleted = diesel::delete(movies::table.find(id.0))
                 .execute(conn)
                 .await?;

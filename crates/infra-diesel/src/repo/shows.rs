@@ -14,7 +14,7 @@ use super::seating::SeatingOps;
 use super::DieselStore;
 use crate::db::{db_error, foreign_key_violation, found};
 use crate::rows::{layout_from_json, prices_by_show, to_naive, NewShowRow, ShowChanges, ShowRow};
-use crate::schema::{movies, show_prices, shows};
+use crate::schema::{movies, seat_claims, show_prices, shows};
 use crate::sql::BackendOps;
 use crate::tx::{refuse, rule, with_conn, write_tx, TxError};
 
@@ -331,6 +331,10 @@ impl ShowRepository for DieselStore {
             // Active holds count as bookings: their owners are paying for them.
             let taken = conn.claims_of(id.0, self.now()).await?.taken().len();
             rule(rules::check_deletable(taken as i64))?;
+            // Claims of expired holds: seat_claims has no foreign key to cascade them.
+            diesel::delete(seat_claims::table.filter(seat_claims::show_id.eq(id.0)))
+                .execute(conn)
+                .await?;
             diesel::delete(shows::table.find(id.0))
                 .execute(conn)
                 .await?;

@@ -18,6 +18,7 @@ infra_diesel::on_both_backends!(
     a_confirmation_books_every_seat_at_the_price_held_or_none,
     housekeeping_marks_expired_holds_once_even_from_two_processes,
     a_user_racing_twenty_holds_gets_no_more_than_the_cap,
+    a_show_or_movie_goes_with_the_claims_of_its_expired_holds_and_not_with_active_ones,
 );
 
 fn policy() -> HoldPolicy {
@@ -278,4 +279,32 @@ async fn postgres_claims_of_different_seats_do_not_wait_for_each_other() {
     assert!(!same_seat.is_finished(), "seat 1 did not wait");
     held.release().await;
     assert!(same_seat.await.unwrap().is_ok());
+}
+
+async fn a_show_or_movie_goes_with_the_claims_of_its_expired_holds_and_not_with_active_ones(
+    f: Fixture,
+) {
+    let movie = f.movie("Alien").await;
+    let start = Utc::now() + Duration::days(1);
+    let (first, second) = (
+        f.show_at(movie.id, start, 10).await,
+        f.show_at(movie.id, start, 10).await,
+    );
+    let [john] = <[AuthUser; 1]>::try_from(users(&f, 1).await).unwrap();
+    let long_ago = Utc::now() - Duration::seconds(700);
+    f.hold(&first, &john, &[1, 2], long_ago).await.unwrap();
+    f.hold(&second, &john, &[3], long_ago).await.unwrap();
+    let active = f.hold(&second, &john, &[4], Utc::now()).await.unwrap();
+    assert_eq!(
+        f.store.delete_show(second.id).await,
+        Err(DeleteError::HasConfirmedBookings)
+    );
+    assert_eq!(f.store.delete_show(first.id).await, Ok(()));
+    assert_eq!(f.db.count_rows("seat_claims").await, 2);
+    f.store
+        .release_hold(active.id, john.id, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(f.store.delete_movie(movie.id).await, Ok(()));
+    assert_eq!(f.db.count_rows("seat_claims").await, 0);
 }
