@@ -71,8 +71,17 @@ fn show_lock_sql(lock: ShowLock) -> String {
     )
 }
 
-/// `prices_of`. A flat show has no screen, so `layout_of` reads nothing before it.
-const PRICES_SQL: &str = r#"SELECT "show_prices"."category", "show_prices"."price" FROM "show_prices" WHERE ("show_prices"."show_id" = :show)"#;
+/// `show_for_sale` (`ShowForSale`): the show row locked, with its prices. A flat show
+/// has no screen, so `layout_of` reads nothing after it.
+fn show_for_sale_sql(lock: ShowLock) -> String {
+    format!(
+        "SELECT id, start_time, total_seats, screen_id, currency, \
+         ARRAY(SELECT category FROM show_prices WHERE show_id = shows.id ORDER BY category), \
+         ARRAY(SELECT price FROM show_prices WHERE show_id = shows.id ORDER BY category) \
+         FROM shows WHERE id = :show {}",
+        lock.sql()
+    )
+}
 
 /// `InsertFreeSeats` for the seats in these variables, each at price 0 with its number
 /// as its label (a flat show's): the seats are claimed, then the claimed ones booked.
@@ -99,7 +108,7 @@ fn insert_free_seats_sql(seats: &[&str]) -> String {
 }
 
 /// `book_once` on PostgreSQL for one random seat of a flat show, statement for statement
-/// as the service sends it: BEGIN; lock the show row; read its prices; claim the seat
+/// as the service sends it: BEGIN; lock the show row and read its prices; claim the seat
 /// and insert its booking in one statement (`InsertFreeSeats` in infra-diesel's
 /// sql/postgres.rs), unless a booking or an unexpired hold has it; COMMIT when a row
 /// came back, ROLLBACK otherwise (the service rolls back a refused booking).
@@ -110,7 +119,6 @@ pub fn booking_script(lock: ShowLock) -> String {
 \set id 0
 BEGIN;
 {show};
-{PRICES_SQL};
 {insert} \aset
 \if :id > 0
 COMMIT;
@@ -118,7 +126,7 @@ COMMIT;
 ROLLBACK;
 \endif
 "#,
-        show = show_lock_sql(lock),
+        show = show_for_sale_sql(lock),
         insert = insert_free_seats_sql(&["seat"]),
     )
 }
@@ -169,7 +177,7 @@ const HOLD_COLUMNS: &str = r#""holds"."id", "holds"."user_id", "holds"."show_id"
 /// `POST /api/shows/{id}/holds/` with `seat_numbers` of two adjacent seats of a flat
 /// show, then `POST /api/holds/{id}/confirm/` with an Idempotency-Key:
 ///
-/// 1. `hold_once`: BEGIN; the show `FOR SHARE`; its prices; the user `FOR NO KEY
+/// 1. `hold_once`: BEGIN; the show `FOR SHARE` with its prices; the user `FOR NO KEY
 ///    UPDATE`; the seats in the user's active holds (the cap, `HeldSeats`); the hold's
 ///    row and the claims of its seats in one statement (`InsertHold`); COMMIT. (The
 ///    pairs are disjoint, so every hold gets both seats: the service's refusal path,
@@ -195,8 +203,7 @@ pub fn checkout_script() -> String {
 \set next :seat + 1
 \if :next <= :seats
 BEGIN;
-{show_share};
-{PRICES_SQL};
+{for_sale};
 SELECT "users"."id" FROM "users" WHERE ("users"."id" = :user) LIMIT :one FOR NO KEY UPDATE;
 {HELD_SEATS_SQL};
 {INSERT_HOLD_SQL} \gset hold_
@@ -213,6 +220,7 @@ SELECT {HOLD_COLUMNS} FROM "holds" WHERE ("holds"."id" = :hold_id) LIMIT :one FO
 COMMIT;
 \endif
 "#,
+        for_sale = show_for_sale_sql(ShowLock::Share),
         show_share = show_lock_sql(ShowLock::Share),
     )
 }
@@ -484,7 +492,7 @@ mod tests {
     fn the_scripts_differ_only_in_the_lock() {
         let share = booking_script(ShowLock::Share);
         let update = booking_script(ShowLock::Update);
-        assert!(share.contains("LIMIT :one FOR SHARE;"));
+        assert!(share.contains("FROM shows WHERE id = :show FOR SHARE;"));
         assert_eq!(share.replace("FOR SHARE", "FOR UPDATE"), update);
         assert!(share.contains("ON CONFLICT (show_id, seat_number) WHERE status = 'CONFIRMED'"));
     }
@@ -512,8 +520,16 @@ mod tests {
     #[test]
     fn the_checkout_holds_and_confirms_as_the_service_does() {
         let service = service_sql();
+        let for_sale = show_for_sale_sql(ShowLock::Share);
         // Each statement's text between its bound values, as both spell it.
         for (sql, fragments) in [
+            (
+                for_sale.as_str(),
+                &[
+                    "SELECT id, start_time, total_seats, screen_id, currency, ARRAY(SELECT category FROM show_prices WHERE show_id = shows.id ORDER BY category), ARRAY(SELECT price FROM show_prices WHERE show_id = shows.id ORDER BY category) FROM shows WHERE id = ",
+                    " FOR SHARE",
+                ][..],
+            ),
             (
                 HELD_SEATS_SQL,
                 &[

@@ -13,7 +13,9 @@ use super::idempotency::claim_lost;
 use super::seating::SeatingOps;
 use super::DieselStore;
 use crate::db::{db_error, foreign_key_violation, found, is_retryable, unique_violation};
-use crate::rows::{bookings_of, currency, snapshot, to_naive, BookingRow, ShowLockRow};
+use crate::rows::{
+    bookings_of, currency, prices_from_rows, snapshot, to_naive, BookingRow, ShowLockRow,
+};
 use crate::schema::{bookings, seat_claims, shows, users};
 use crate::sql::{BackendOps, SHOW_LOCK_COLUMNS};
 use crate::tx::{refuse, rule, with_conn, write_tx, TxError};
@@ -31,7 +33,7 @@ impl DieselStore {
         answer: Option<&IdempotentAnswer<[Booking]>>,
     ) -> Result<Vec<Booking>, TxError<BookError>> {
         write_tx!(&self.db, |conn| {
-            let Some(locked) = conn.show_for_share(show.0).await? else {
+            let Some((locked, prices)) = conn.show_for_sale(show.0).await? else {
                 return refuse(BookError::ShowNotFound);
             };
             // Under the show's lock its screen cannot change, and a screen that a show
@@ -39,7 +41,7 @@ impl DieselStore {
             let sale = ShowForSale {
                 snapshot: snapshot(&locked)?,
                 layout: conn.layout_of(locked.screen_id, locked.total_seats).await?,
-                prices: conn.prices_of(show.0).await?,
+                prices: prices_from_rows(show.0, prices)?,
                 currency: currency(&locked.currency)?,
             };
             rule(rules::check_booking(&sale, seats, now))?;

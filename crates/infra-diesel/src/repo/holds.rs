@@ -18,7 +18,8 @@ use super::seating::SeatingOps;
 use super::DieselStore;
 use crate::db::{db_error, found, is_retryable};
 use crate::rows::{
-    bookings_of, currency, listing, snapshot, tickets_to_json, to_naive, HoldRow, NewHoldRow,
+    bookings_of, currency, listing, prices_from_rows, snapshot, tickets_to_json, to_naive, HoldRow,
+    NewHoldRow,
 };
 use crate::schema::{holds, seat_claims};
 use crate::sql::BackendOps;
@@ -59,13 +60,13 @@ impl DieselStore {
     ) -> Result<Hold, TxError<HoldSeatsError>> {
         let at = to_naive(now);
         write_tx!(&self.db, |conn| {
-            let Some(locked) = conn.show_for_share(show.0).await? else {
+            let Some((locked, prices)) = conn.show_for_sale(show.0).await? else {
                 return refuse(HoldSeatsError::ShowNotFound);
             };
             let sale = ShowForSale {
                 snapshot: snapshot(&locked)?,
                 layout: conn.layout_of(locked.screen_id, locked.total_seats).await?,
-                prices: conn.prices_of(show.0).await?,
+                prices: prices_from_rows(show.0, prices)?,
                 currency: currency(&locked.currency)?,
             };
             let seats = match request {

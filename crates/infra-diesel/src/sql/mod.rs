@@ -23,6 +23,13 @@ pub(crate) trait BackendOps {
     /// The show, with a shared lock on PostgreSQL: bookings of one show don't wait
     /// for each other, but staff edits of the show wait for them.
     async fn show_for_share(&mut self, id: i64) -> QueryResult<Option<ShowLockRow>>;
+    /// The show with its prices (category, price), with the shared lock of
+    /// [`Self::show_for_share`]: what a booking or a hold reads first, in one statement
+    /// on PostgreSQL.
+    async fn show_for_sale(
+        &mut self,
+        id: i64,
+    ) -> QueryResult<Option<(ShowLockRow, Vec<(String, i32)>)>>;
     /// The show, locked against bookings and other edits.
     async fn show_for_update(&mut self, id: i64) -> QueryResult<Option<ShowLockRow>>;
     /// The ids of a movie's shows, locked in id order.

@@ -22,6 +22,18 @@ impl BackendOps for AsyncPgConnection {
         show_lock_row(id).for_share().first(self).await.optional()
     }
 
+    async fn show_for_sale(
+        &mut self,
+        id: i64,
+    ) -> QueryResult<Option<(ShowLockRow, Vec<(String, i32)>)>> {
+        let row: Option<(ShowLockRow, Vec<String>, Vec<i32>)> = ShowForSale { show_id: id }
+            .get_result(self)
+            .await
+            .optional()?;
+        Ok(row
+            .map(|(show, categories, prices)| (show, categories.into_iter().zip(prices).collect())))
+    }
+
     async fn show_for_update(&mut self, id: i64) -> QueryResult<Option<ShowLockRow>> {
         show_lock_row(id).for_update().first(self).await.optional()
     }
@@ -532,5 +544,24 @@ fixed_statement! {
         out.push_sql(" AND claim_token = ");
         out.push_bind_param::<Text, _>(&self.claim_token)?;
         out.push_sql(" AND status IS NULL RETURNING 1) SELECT count(*)::int4 FROM stored");
+    }
+}
+
+fixed_statement! {
+    /// `show_for_share` and the show's prices in one statement, for a booking or a hold.
+    ShowForSale { show_id: i64 } -> (
+        (BigInt, Timestamp, Integer, Nullable<BigInt>, Text),
+        Array<Text>,
+        Array<Integer>,
+    );
+    |self, out| {
+        out.push_sql(
+            "SELECT id, start_time, total_seats, screen_id, currency, \
+             ARRAY(SELECT category FROM show_prices WHERE show_id = shows.id ORDER BY category), \
+             ARRAY(SELECT price FROM show_prices WHERE show_id = shows.id ORDER BY category) \
+             FROM shows WHERE id = ",
+        );
+        out.push_bind_param::<BigInt, _>(&self.show_id)?;
+        out.push_sql(" FOR SHARE");
     }
 }

@@ -17,12 +17,29 @@ use crate::rows::{
     AnswerRow, BookingRow, HoldRow, NewBookingRow, NewHoldRow, RefreshTokenRow, ScreenRow,
     ShowLockRow,
 };
-use crate::schema::{bookings, holds, idempotency_keys, refresh_tokens, seat_claims, users};
+use crate::schema::{
+    bookings, holds, idempotency_keys, refresh_tokens, seat_claims, show_prices, users,
+};
 
 #[async_trait]
 impl BackendOps for SqliteConn {
     async fn show_for_share(&mut self, id: i64) -> QueryResult<Option<ShowLockRow>> {
         self.show_for_update(id).await
+    }
+
+    async fn show_for_sale(
+        &mut self,
+        id: i64,
+    ) -> QueryResult<Option<(ShowLockRow, Vec<(String, i32)>)>> {
+        let Some(show) = self.show_for_update(id).await? else {
+            return Ok(None);
+        };
+        let prices = show_prices::table
+            .filter(show_prices::show_id.eq(id))
+            .select((show_prices::category, show_prices::price))
+            .load(self)
+            .await?;
+        Ok(Some((show, prices)))
     }
 
     async fn show_for_update(&mut self, id: i64) -> QueryResult<Option<ShowLockRow>> {
