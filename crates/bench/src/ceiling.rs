@@ -511,7 +511,8 @@ mod tests {
         for fragment in [
             "WITH claimed AS (INSERT INTO seat_claims (show_id, seat_number) SELECT ",
             "ON CONFLICT (show_id, seat_number) DO UPDATE SET hold_id = NULL, expires_at = NULL WHERE seat_claims.expires_at <= ",
-            "WHERE seat IN (SELECT seat_number FROM claimed) ",
+            ") WITH ORDINALITY AS t(seat, price, label, n) WHERE ",
+            "seat IN (SELECT seat_number FROM claimed)",
         ] {
             assert!(service.contains(fragment), "the service no longer sends {fragment:?}");
         }
@@ -553,8 +554,11 @@ mod tests {
                 &[
                     "WITH kept AS (UPDATE seat_claims SET expires_at = NULL WHERE (show_id, seat_number) IN (SELECT show_id, seat_number FROM seat_claims WHERE hold_id = ",
                     " ORDER BY seat_number FOR UPDATE) RETURNING seat_number), ended AS (UPDATE holds SET status = '",
-                    " RETURNING id) INSERT INTO bookings (user_id, show_id, seat_number, status, booking_time, price, currency, seat_label) SELECT ",
-                    ") WITH ORDINALITY AS t(seat, price, label, n) WHERE seat IN (SELECT seat_number FROM kept) AND EXISTS (SELECT 1 FROM ended) ORDER BY n ON CONFLICT (show_id, seat_number) WHERE status = '",
+                    " RETURNING id) ",
+                    "INSERT INTO bookings (user_id, show_id, seat_number, status, booking_time, price, currency, seat_label) SELECT ",
+                    ") WITH ORDINALITY AS t(seat, price, label, n) WHERE ",
+                    "seat IN (SELECT seat_number FROM kept) AND EXISTS (SELECT 1 FROM ended)",
+                    " ORDER BY n ON CONFLICT (show_id, seat_number) WHERE status = '",
                 ][..],
             ),
             (

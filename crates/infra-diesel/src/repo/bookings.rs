@@ -9,7 +9,6 @@ use diesel_async::RunQueryDsl;
 use domain::booking::rules;
 use domain::*;
 
-use super::idempotency::claim_lost;
 use super::seating::SeatingOps;
 use super::DieselStore;
 use crate::db::{db_error, foreign_key_violation, found, is_retryable, unique_violation};
@@ -65,15 +64,7 @@ impl DieselStore {
             let booked = bookings_of(inserted, &user.username)?;
             // Committed with the bookings: a crash after the commit still leaves a retry
             // its answer, never a 409 for the caller's own seats.
-            if let Some(answer) = answer {
-                if conn
-                    .store_answer(&answer.claim, &answer.render(&booked))
-                    .await?
-                    != 1
-                {
-                    return refuse(BookError::Store(claim_lost()));
-                }
-            }
+            conn.keep_answer(answer, &booked).await?;
             Ok(booked)
         })
     }
@@ -207,15 +198,7 @@ impl BookingRepository for DieselStore {
             .await?;
             let cancelled = updated.into_booking(user.username.clone())?;
             // Committed with the cancellation, as for a booking.
-            if let Some(answer) = answer {
-                if conn
-                    .store_answer(&answer.claim, &answer.render(&cancelled))
-                    .await?
-                    != 1
-                {
-                    return refuse(CancelError::Store(claim_lost()));
-                }
-            }
+            conn.keep_answer(answer, &cancelled).await?;
             Ok(cancelled)
         });
         result.map_err(TxError::into_error)

@@ -13,7 +13,6 @@ use diesel_async::RunQueryDsl;
 use domain::booking::rules;
 use domain::*;
 
-use super::idempotency::claim_lost;
 use super::seating::SeatingOps;
 use super::DieselStore;
 use crate::db::{db_error, found, is_retryable};
@@ -228,15 +227,7 @@ impl DieselStore {
             }
             let booked = bookings_of(inserted, &user.username)?;
             // Committed with the bookings, as for a direct booking.
-            if let Some(answer) = answer {
-                if conn
-                    .store_answer(&answer.claim, &answer.render(&booked))
-                    .await?
-                    != 1
-                {
-                    return refuse(ConfirmError::Store(claim_lost()));
-                }
-            }
+            conn.keep_answer(answer, &booked).await?;
             Ok(booked)
         })
     }

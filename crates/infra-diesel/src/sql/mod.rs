@@ -8,10 +8,12 @@ mod sqlite;
 use async_trait::async_trait;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use domain::{BookingStatus, IdempotencyClaim, StoredAnswer, Ticket};
+use domain::{BookingStatus, IdempotencyClaim, IdempotentAnswer, StoreError, StoredAnswer, Ticket};
 
+use crate::repo::idempotency::claim_lost;
 use crate::rows::{BookingRow, HoldRow, NewHoldRow, RefreshTokenRow, ScreenRow, ShowLockRow};
 use crate::schema::{bookings, refresh_tokens, screens, shows};
+use crate::tx::TxError;
 
 /// The status every confirmed-seat query filters on, from the domain's own spelling.
 pub(crate) fn confirmed() -> &'static str {
@@ -86,6 +88,28 @@ pub(crate) trait BackendOps {
         claim: &IdempotencyClaim,
         answer: &StoredAnswer,
     ) -> QueryResult<usize>;
+    /// Stores `answer`, when there is one, for the result of the transaction it runs in,
+    /// so that both commit together; a claim no longer the request's own rolls it back.
+    async fn keep_answer<T, E>(
+        &mut self,
+        answer: Option<&IdempotentAnswer<T>>,
+        result: &T,
+    ) -> Result<(), TxError<E>>
+    where
+        T: ?Sized + Sync,
+        E: From<StoreError> + Send,
+    {
+        if let Some(answer) = answer {
+            if self
+                .store_answer(&answer.claim, &answer.render(result))
+                .await?
+                != 1
+            {
+                return Err(TxError::Rule(claim_lost().into()));
+            }
+        }
+        Ok(())
+    }
     /// At most `limit` active holds whose expiry has passed at `now`, locked; on
     /// PostgreSQL one another transaction holds is skipped.
     async fn expired_hold_ids(&mut self, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<i64>>;

@@ -62,7 +62,7 @@ impl BackendOps for AsyncPgConnection {
         currency: &str,
         at: NaiveDateTime,
     ) -> QueryResult<Vec<BookingRow>> {
-        InsertFreeSeats::new(show, user, tickets, currency, at)
+        InsertFreeSeats(BookingValues::new(show, user, tickets, currency, at))
             .get_results(self)
             .await
     }
@@ -123,13 +123,7 @@ impl BackendOps for AsyncPgConnection {
     ) -> QueryResult<Vec<BookingRow>> {
         ConfirmHold {
             hold_id: hold,
-            user_id: user,
-            show_id: show,
-            seats: tickets.iter().map(|t| t.seat_number).collect(),
-            prices: tickets.iter().map(|t| t.price.get()).collect(),
-            labels: tickets.iter().map(|t| t.label.clone()).collect(),
-            currency: currency.to_owned(),
-            now,
+            values: BookingValues::new(show, user, tickets, currency, now),
         }
         .get_results(self)
         .await
@@ -151,6 +145,7 @@ impl BackendOps for AsyncPgConnection {
         .await?;
         Ok(stored as usize)
     }
+
     /// `SKIP LOCKED`: a hold being confirmed, extended or released is left alone, and
     /// two processes expiring at once share the rows out.
     async fn expired_hold_ids(&mut self, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<i64>> {
@@ -246,30 +241,7 @@ impl BackendOps for AsyncPgConnection {
 /// - `'CONFIRMED'` is a literal, not a parameter: once PostgreSQL switches a prepared
 ///   statement to a generic plan, `status = $n` no longer proves the partial index's
 ///   predicate and the conflict target stops matching the index.
-struct InsertFreeSeats {
-    user_id: i64,
-    show_id: i64,
-    /// Three arrays of one length: each seat with its price and label.
-    seats: Vec<i32>,
-    prices: Vec<i32>,
-    labels: Vec<String>,
-    currency: String,
-    booking_time: NaiveDateTime,
-}
-
-impl InsertFreeSeats {
-    fn new(show: i64, user: i64, tickets: &[Ticket], currency: &str, at: NaiveDateTime) -> Self {
-        Self {
-            user_id: user,
-            show_id: show,
-            seats: tickets.iter().map(|t| t.seat_number).collect(),
-            prices: tickets.iter().map(|t| t.price.get()).collect(),
-            labels: tickets.iter().map(|t| t.label.clone()).collect(),
-            currency: currency.to_owned(),
-            booking_time: at,
-        }
-    }
-}
+struct InsertFreeSeats(BookingValues);
 
 impl QueryId for InsertFreeSeats {
     type QueryId = Self;
@@ -278,17 +250,59 @@ impl QueryId for InsertFreeSeats {
 
 impl QueryFragment<diesel::pg::Pg> for InsertFreeSeats {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        let values = &self.0;
         out.push_sql("WITH claimed AS (INSERT INTO seat_claims (show_id, seat_number) SELECT ");
-        out.push_bind_param::<BigInt, _>(&self.show_id)?;
+        out.push_bind_param::<BigInt, _>(&values.show_id)?;
         out.push_sql(", seat FROM unnest(");
-        out.push_bind_param::<Array<Integer>, _>(&self.seats)?;
+        out.push_bind_param::<Array<Integer>, _>(&values.seats)?;
         out.push_sql(
             ") WITH ORDINALITY AS c(seat, n) ORDER BY n \
              ON CONFLICT (show_id, seat_number) DO UPDATE \
              SET hold_id = NULL, expires_at = NULL WHERE seat_claims.expires_at <= ",
         );
-        out.push_bind_param::<Timestamp, _>(&self.booking_time)?;
+        out.push_bind_param::<Timestamp, _>(&values.at)?;
         out.push_sql(" RETURNING seat_number) ");
+        values.walk_insert(&mut out, "seat IN (SELECT seat_number FROM claimed)")
+    }
+}
+
+impl Query for InsertFreeSeats {
+    type SqlType = BookingSql;
+}
+
+/// The bookings of one statement: three arrays of one length (each seat with its price
+/// and label), and what every booking shares.
+struct BookingValues {
+    user_id: i64,
+    show_id: i64,
+    seats: Vec<i32>,
+    prices: Vec<i32>,
+    labels: Vec<String>,
+    currency: String,
+    at: NaiveDateTime,
+}
+
+impl BookingValues {
+    fn new(show: i64, user: i64, tickets: &[Ticket], currency: &str, at: NaiveDateTime) -> Self {
+        Self {
+            user_id: user,
+            show_id: show,
+            seats: tickets.iter().map(|t| t.seat_number).collect(),
+            prices: tickets.iter().map(|t| t.price.get()).collect(),
+            labels: tickets.iter().map(|t| t.label.clone()).collect(),
+            currency: currency.to_owned(),
+            at,
+        }
+    }
+
+    /// `INSERT INTO bookings ... SELECT ... FROM unnest(...) WHERE <only> ORDER BY n ON
+    /// CONFLICT ... DO NOTHING RETURNING ...`: the seats in their (ascending) order, each
+    /// skipped when a confirmed booking has it.
+    fn walk_insert<'b>(
+        &'b self,
+        out: &mut AstPass<'_, 'b, diesel::pg::Pg>,
+        only: &'static str,
+    ) -> QueryResult<()> {
         out.push_sql(
             "INSERT INTO bookings (user_id, show_id, seat_number, status, booking_time, \
              price, currency, seat_label) SELECT ",
@@ -299,7 +313,7 @@ impl QueryFragment<diesel::pg::Pg> for InsertFreeSeats {
         out.push_sql(", seat, '");
         out.push_sql(confirmed());
         out.push_sql("', ");
-        out.push_bind_param::<Timestamp, _>(&self.booking_time)?;
+        out.push_bind_param::<Timestamp, _>(&self.at)?;
         out.push_sql(", price, ");
         out.push_bind_param::<Text, _>(&self.currency)?;
         out.push_sql(", label FROM unnest(");
@@ -308,20 +322,14 @@ impl QueryFragment<diesel::pg::Pg> for InsertFreeSeats {
         out.push_bind_param::<Array<Integer>, _>(&self.prices)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<Text>, _>(&self.labels)?;
-        out.push_sql(
-            ") WITH ORDINALITY AS t(seat, price, label, n) \
-             WHERE seat IN (SELECT seat_number FROM claimed) \
-             ORDER BY n ON CONFLICT (show_id, seat_number) WHERE status = '",
-        );
+        out.push_sql(") WITH ORDINALITY AS t(seat, price, label, n) WHERE ");
+        out.push_sql(only);
+        out.push_sql(" ORDER BY n ON CONFLICT (show_id, seat_number) WHERE status = '");
         out.push_sql(confirmed());
         out.push_sql("' DO NOTHING RETURNING ");
         out.push_sql(BOOKING_RETURNING);
         Ok(())
     }
-}
-
-impl Query for InsertFreeSeats {
-    type SqlType = BookingSql;
 }
 
 /// The columns of a [`BookingRow`], in its fields' order.
@@ -469,13 +477,7 @@ fixed_statement! {
     /// bookings than seats means a seat was taken over: the caller rolls back.
     ConfirmHold {
         hold_id: i64,
-        user_id: i64,
-        show_id: i64,
-        seats: Vec<i32>,
-        prices: Vec<i32>,
-        labels: Vec<String>,
-        currency: String,
-        now: NaiveDateTime,
+        values: BookingValues,
     } -> BookingSql;
     |self, out| {
         out.push_sql(
@@ -485,7 +487,7 @@ fixed_statement! {
         );
         out.push_bind_param::<BigInt, _>(&self.hold_id)?;
         out.push_sql(" AND expires_at > ");
-        out.push_bind_param::<Timestamp, _>(&self.now)?;
+        out.push_bind_param::<Timestamp, _>(&self.values.at)?;
         out.push_sql(
             " ORDER BY seat_number FOR UPDATE) RETURNING seat_number), \
              ended AS (UPDATE holds SET status = '",
@@ -493,33 +495,11 @@ fixed_statement! {
         out.push_sql(HoldStatus::Confirmed.as_str());
         out.push_sql("' WHERE id = ");
         out.push_bind_param::<BigInt, _>(&self.hold_id)?;
-        out.push_sql(
-            " RETURNING id) INSERT INTO bookings (user_id, show_id, seat_number, status, \
-             booking_time, price, currency, seat_label) SELECT ",
-        );
-        out.push_bind_param::<BigInt, _>(&self.user_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<BigInt, _>(&self.show_id)?;
-        out.push_sql(", seat, '");
-        out.push_sql(confirmed());
-        out.push_sql("', ");
-        out.push_bind_param::<Timestamp, _>(&self.now)?;
-        out.push_sql(", price, ");
-        out.push_bind_param::<Text, _>(&self.currency)?;
-        out.push_sql(", label FROM unnest(");
-        out.push_bind_param::<Array<Integer>, _>(&self.seats)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Integer>, _>(&self.prices)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.labels)?;
-        out.push_sql(
-            ") WITH ORDINALITY AS t(seat, price, label, n) \
-             WHERE seat IN (SELECT seat_number FROM kept) AND EXISTS (SELECT 1 FROM ended) \
-             ORDER BY n ON CONFLICT (show_id, seat_number) WHERE status = '",
-        );
-        out.push_sql(confirmed());
-        out.push_sql("' DO NOTHING RETURNING ");
-        out.push_sql(BOOKING_RETURNING);
+        out.push_sql(" RETURNING id) ");
+        self.values.walk_insert(
+            &mut out,
+            "seat IN (SELECT seat_number FROM kept) AND EXISTS (SELECT 1 FROM ended)",
+        )?;
     }
 }
 
