@@ -65,6 +65,30 @@ macro_rules! write_tx {
 }
 pub(crate) use write_tx;
 
+/// How many times a transaction runs in all when it fails with a serialization failure
+/// or a detected deadlock, which another attempt may not meet.
+pub(crate) const ATTEMPTS: usize = 3;
+
+/// Awaits `$attempt` (an expression making the transaction's future) again while it
+/// fails in a way another attempt may not, up to [`ATTEMPTS`] times in all.
+macro_rules! retried {
+    ($attempt:expr) => {{
+        let mut tries = 1;
+        loop {
+            match $attempt.await {
+                Err($crate::tx::TxError::Db(e))
+                    if $crate::db::is_retryable(&e) && tries < $crate::tx::ATTEMPTS =>
+                {
+                    tracing::debug!(tries, error = %e, "retrying a transaction");
+                    tries += 1;
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+pub(crate) use retried;
+
 /// The error of a transaction body: a database failure, or a rule of the cinema that
 /// refused the change (which rolls the transaction back like any other error).
 pub(crate) enum TxError<E> {

@@ -294,9 +294,12 @@ pub fn answer_for<T: ?Sized>(
     })
 }
 
-/// Tells the middleware that the answer is stored already, so it writes nothing.
-pub fn answer_committed(req: &HttpRequest) {
-    req.extensions_mut().insert(AnswerCommitted);
+/// After the use case succeeded with `answer`: when there was one, tells the middleware
+/// that the answer is stored already, so it writes nothing.
+pub fn answer_committed<T: ?Sized>(req: &HttpRequest, answer: &Option<IdempotentAnswer<T>>) {
+    if answer.is_some() {
+        req.extensions_mut().insert(AnswerCommitted);
+    }
 }
 
 /// A JSON answer, rendered once for both the client and the idempotency store.

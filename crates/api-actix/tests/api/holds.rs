@@ -686,7 +686,6 @@ mod expiry {
         let (staff, show) = app.show_with_staff(40).await;
         let john = app.user_token("john").await;
         let jane = app.user_token("jane").await;
-        let mut outcomes = BTreeSet::new();
         for round in 0..8_i64 {
             let seats = [round * 2 + 1, round * 2 + 2];
             let held = hold_ok(&app, &john, show, &seats).await;
@@ -728,11 +727,9 @@ mod expiry {
                 }
                 other => panic!("round {round}: {other:?} {answers:?}"),
             }
-            outcomes.insert((confirm.0.as_u16(), book.0.as_u16()));
         }
         // John's bookings are whole holds, never half of one.
         let johns = bookings_of(&app, &john).await;
         assert_eq!(johns.len() % 2, 0);
-        assert!(!outcomes.is_empty());
     }
 }

@@ -73,10 +73,6 @@ impl HoldService {
         }
     }
 
-    pub fn policy(&self) -> &HoldPolicy {
-        &self.policy
-    }
-
     /// The clock's time: a hold's status is judged against it.
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()

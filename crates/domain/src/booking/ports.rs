@@ -148,6 +148,20 @@ impl From<BookError> for HoldSeatsError {
     }
 }
 
+/// A `count` hold chooses its seats as best-seats does, and is refused alike.
+impl From<super::service::BestSeatsError> for HoldSeatsError {
+    fn from(e: super::service::BestSeatsError) -> Self {
+        use super::service::BestSeatsError as E;
+        match e {
+            E::Invalid(e) => Self::Invalid(e),
+            E::ShowNotFound => Self::ShowNotFound,
+            E::ShowStarted => Self::ShowStarted,
+            E::NoAdjacentSeats => Self::NoAdjacentSeats,
+            E::Store(e) => Self::Store(e),
+        }
+    }
+}
+
 /// Why a hold could not be read, extended or released.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum HoldError {

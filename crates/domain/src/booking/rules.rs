@@ -3,8 +3,11 @@
 
 use chrono::{DateTime, Utc};
 
+use super::best_seats::{best_seats, SeatQuery};
 use super::model::{Booking, BookingStatus, SeatSelection};
 use super::ports::{BookError, CancelError};
+use super::service::BestSeatsError;
+use crate::catalog::Layout;
 use crate::catalog::{SeatType, ShowForSale, ShowSnapshot};
 use crate::shared::UserId;
 
@@ -45,6 +48,24 @@ pub fn check_booking(
         return Err(BookError::SeatBlocked { seats: blocked });
     }
     Ok(())
+}
+
+/// The block `query` gets from a show with this layout and these seats `taken`: refused
+/// when the show has started, when it asks for a category the layout lacks, and when no
+/// block fits. The best-seats answer and a `count` hold both choose through it.
+pub fn choose_block(
+    layout: &Layout,
+    taken: impl Fn(i32) -> bool,
+    query: &SeatQuery,
+    started: bool,
+) -> Result<Vec<i32>, BestSeatsError> {
+    if started {
+        return Err(BestSeatsError::ShowStarted);
+    }
+    query
+        .check_against(layout)
+        .map_err(BestSeatsError::Invalid)?;
+    best_seats(layout, taken, query).ok_or(BestSeatsError::NoAdjacentSeats)
 }
 
 /// May this user cancel this booking of this show, now?

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use thiserror::Error;
 
-use super::best_seats::{best_seats, SeatQuery};
+use super::best_seats::SeatQuery;
 use super::model::*;
 use super::ports::*;
 use crate::accounts::AuthUser;
@@ -85,7 +85,7 @@ impl BookingService {
     }
 
     /// The seats `count` would get now: the best block of adjacent free seats
-    /// ([`best_seats`]), from the show's layout, its confirmed bookings and its active
+    /// ([`super::rules::choose_block`]), from the show's layout, its confirmed bookings and its active
     /// holds. Nothing is held; a booking of them may still find one taken meanwhile.
     pub async fn best_seats(
         &self,
@@ -101,14 +101,8 @@ impl BookingService {
             .booked_seats(ShowId(show))
             .await?
             .ok_or(BestSeatsError::ShowNotFound)?;
-        if seats.show.start_time.has_passed(self.clock.now()) {
-            return Err(BestSeatsError::ShowStarted);
-        }
-        query
-            .check_against(&seats.layout)
-            .map_err(BestSeatsError::Invalid)?;
-        best_seats(&seats.layout, |n| seats.is_taken(n), &query)
-            .ok_or(BestSeatsError::NoAdjacentSeats)
+        let started = seats.show.start_time.has_passed(self.clock.now());
+        super::rules::choose_block(&seats.layout, |n| seats.is_taken(n), &query, started)
     }
 
     /// Books every requested seat or none. Malformed requests are refused before any

@@ -11,16 +11,13 @@ use domain::*;
 
 use super::seating::SeatingOps;
 use super::DieselStore;
-use crate::db::{db_error, foreign_key_violation, found, is_retryable, unique_violation};
+use crate::db::{db_error, foreign_key_violation, found, unique_violation};
 use crate::rows::{
     bookings_of, currency, prices_from_rows, snapshot, to_naive, BookingRow, ShowLockRow,
 };
 use crate::schema::{bookings, seat_claims, shows, users};
 use crate::sql::{BackendOps, SHOW_LOCK_COLUMNS};
-use crate::tx::{refuse, rule, with_conn, write_tx, TxError};
-
-/// How many times a booking is retried after a serialization failure or deadlock.
-const BOOKING_ATTEMPTS: usize = 3;
+use crate::tx::{refuse, retried, rule, with_conn, write_tx, TxError};
 
 impl DieselStore {
     async fn book_once(
@@ -80,28 +77,17 @@ impl BookingRepository for DieselStore {
         now: DateTime<Utc>,
         answer: Option<&'a IdempotentAnswer<[Booking]>>,
     ) -> Result<Vec<Booking>, BookError> {
-        let mut attempt = 1;
-        loop {
-            match self.book_once(show, user, seats, now, answer).await {
-                Ok(booked) => return Ok(booked),
-                Err(TxError::Db(e)) if is_retryable(&e) && attempt < BOOKING_ATTEMPTS => {
-                    tracing::debug!(attempt, error = %e, "retrying booking transaction");
-                    attempt += 1;
-                }
-                // The partial unique index is the last line of defence: if it fires,
-                // someone else holds a seat.
-                Err(TxError::Db(e)) if unique_violation(&e) => {
-                    return Err(BookError::SeatTaken {
-                        seats: seats.numbers(),
-                    })
-                }
-                // The show is locked, so only the user can be missing: a valid token
-                // of a deleted account.
-                Err(TxError::Db(e)) if foreign_key_violation(&e) => {
-                    return Err(BookError::UserNotFound)
-                }
-                Err(e) => return Err(e.into_error()),
-            }
+        match retried!(self.book_once(show, user, seats, now, answer)) {
+            Ok(booked) => Ok(booked),
+            // The claims' primary key and the partial unique index are the last line of
+            // defence: if one fires, someone else holds a seat.
+            Err(TxError::Db(e)) if unique_violation(&e) => Err(BookError::SeatTaken {
+                seats: seats.numbers(),
+            }),
+            // The show is locked, so only the user can be missing: a valid token of a
+            // deleted account.
+            Err(TxError::Db(e)) if foreign_key_violation(&e) => Err(BookError::UserNotFound),
+            Err(e) => Err(e.into_error()),
         }
     }
 

@@ -15,34 +15,18 @@ use domain::*;
 
 use super::seating::SeatingOps;
 use super::DieselStore;
-use crate::db::{db_error, found, is_retryable};
+use crate::db::{db_error, found};
 use crate::rows::{
     bookings_of, currency, listing, prices_from_rows, snapshot, tickets_to_json, to_naive, HoldRow,
     NewHoldRow,
 };
 use crate::schema::{holds, seat_claims};
 use crate::sql::BackendOps;
-use crate::tx::{refuse, rule, with_conn, write_tx, TxError};
+use crate::tx::{refuse, retried, rule, with_conn, write_tx, TxError};
 
-/// How many times a hold transaction runs after a serialization failure or deadlock,
-/// or (for a best-available hold) after another request took a seat it chose.
-const ATTEMPTS: usize = 3;
-
-/// Runs a transaction again while it fails in a way another attempt may not.
-macro_rules! retried {
-    ($attempt:expr) => {{
-        let mut tries = 1;
-        loop {
-            match $attempt.await {
-                Err(TxError::Db(e)) if is_retryable(&e) && tries < ATTEMPTS => {
-                    tracing::debug!(tries, error = %e, "retrying hold transaction");
-                    tries += 1;
-                }
-                other => break other,
-            }
-        }
-    }};
-}
+/// How many times a best-available hold chooses again after another request took a
+/// seat it chose.
+const BEST_ATTEMPTS: usize = 3;
 
 fn active() -> &'static str {
     HoldStatus::Active.as_str()
@@ -71,20 +55,14 @@ impl DieselStore {
             let seats = match request {
                 HoldRequest::Seats(seats) => seats.clone(),
                 HoldRequest::Best(query) => {
-                    rule(
-                        query
-                            .check_against(&sale.layout)
-                            .map_err(HoldSeatsError::Invalid),
-                    )?;
-                    if sale.snapshot.has_started(now) {
-                        return refuse(HoldSeatsError::ShowStarted);
-                    }
                     let taken = conn.claims_of(show.0, at).await?.taken();
-                    let Some(best) =
-                        best_seats(&sale.layout, |n| taken.binary_search(&n).is_ok(), query)
-                    else {
-                        return refuse(HoldSeatsError::NoAdjacentSeats);
-                    };
+                    let best = rules::choose_block(
+                        &sale.layout,
+                        |n| taken.binary_search(&n).is_ok(),
+                        query,
+                        sale.snapshot.has_started(now),
+                    )
+                    .map_err(|e| TxError::Rule(e.into()))?;
                     let best: Vec<i64> = best.into_iter().map(i64::from).collect();
                     SeatSelection::new(&best).map_err(StoreError::Unexpected)?
                 }
@@ -112,7 +90,7 @@ impl DieselStore {
                 expires_at: to_naive(expires_at),
                 extensions: 0,
             };
-            let (row, claimed) = conn.insert_hold(&new_hold, &seats.numbers(), at).await?;
+            let (row, claimed) = conn.insert_hold(&new_hold, &seats.numbers()).await?;
             if claimed.len() < seats.len() {
                 // Rolls back the hold and the seats it did claim: all or none.
                 return refuse(HoldSeatsError::SeatTaken {
@@ -249,7 +227,7 @@ impl HoldRepository for DieselStore {
                 // Another request took a seat the best-available choice picked: choose
                 // again from what is free now.
                 Err(TxError::Rule(HoldSeatsError::SeatTaken { .. }))
-                    if matches!(request, HoldRequest::Best(_)) && tries < ATTEMPTS =>
+                    if matches!(request, HoldRequest::Best(_)) && tries < BEST_ATTEMPTS =>
                 {
                     tries += 1;
                 }

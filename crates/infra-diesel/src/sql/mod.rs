@@ -12,7 +12,7 @@ use domain::{BookingStatus, IdempotencyClaim, IdempotentAnswer, StoreError, Stor
 
 use crate::repo::idempotency::claim_lost;
 use crate::rows::{BookingRow, HoldRow, NewHoldRow, RefreshTokenRow, ScreenRow, ShowLockRow};
-use crate::schema::{bookings, refresh_tokens, screens, shows};
+use crate::schema::{bookings, holds, refresh_tokens, screens, shows, users};
 use crate::tx::TxError;
 
 /// The status every confirmed-seat query filters on, from the domain's own spelling.
@@ -54,13 +54,12 @@ pub(crate) trait BackendOps {
         currency: &str,
         at: NaiveDateTime,
     ) -> QueryResult<Vec<BookingRow>>;
-    /// Inserts a hold and claims its seats (ascending) that are free at `now`, taking
-    /// over the claims of expired holds; returns the hold and the seats it got.
+    /// Inserts a hold and claims its seats (ascending) that are free at its creation,
+    /// taking over the claims of expired holds; returns the hold and the seats it got.
     async fn insert_hold(
         &mut self,
         hold: &NewHoldRow<'_>,
         seats: &[i32],
-        now: NaiveDateTime,
     ) -> QueryResult<(HoldRow, Vec<i32>)>;
     /// The user's row, locked: one user's new holds are counted against the cap one at
     /// a time, while other users' holds go on.
@@ -179,6 +178,39 @@ fn movie_show_ids(movie: i64) -> diesel::dsl::Select<MovieShows, shows::id> {
         .filter(shows::movie_id.eq(movie))
         .order(shows::id)
         .select(shows::id)
+}
+
+/// The id of one user, before the row lock (if any) is added.
+fn user_id_row(id: i64) -> diesel::dsl::Select<diesel::dsl::Find<users::table, i64>, users::id> {
+    users::table.find(id).select(users::id)
+}
+
+/// The columns of a [`HoldRow`], in its fields' order.
+type HoldColumns = (
+    holds::id,
+    holds::user_id,
+    holds::show_id,
+    holds::status,
+    holds::seats,
+    holds::currency,
+    holds::created_at,
+    holds::expires_at,
+    holds::extensions,
+);
+
+/// One hold, before the row lock (if any) is added.
+fn hold_row(id: i64) -> diesel::dsl::Select<diesel::dsl::Find<holds::table, i64>, HoldColumns> {
+    holds::table.find(id).select((
+        holds::id,
+        holds::user_id,
+        holds::show_id,
+        holds::status,
+        holds::seats,
+        holds::currency,
+        holds::created_at,
+        holds::expires_at,
+        holds::extensions,
+    ))
 }
 
 /// One booking row, before the row lock (if any) is added. Every column, in the

@@ -9,12 +9,12 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use domain::{HoldStatus, IdempotencyClaim, StoredAnswer, Ticket};
 
 use super::{
-    booking_row, confirmed, movie_show_ids, refresh_token_row, screen_row, show_lock_row,
-    BackendOps,
+    booking_row, confirmed, hold_row, movie_show_ids, refresh_token_row, screen_row, show_lock_row,
+    user_id_row, BackendOps,
 };
 use crate::repo::idempotency::scope_hash;
 use crate::rows::{BookingRow, HoldRow, NewHoldRow, RefreshTokenRow, ScreenRow, ShowLockRow};
-use crate::schema::{holds, users};
+use crate::schema::holds;
 
 #[async_trait]
 impl BackendOps for AsyncPgConnection {
@@ -71,7 +71,6 @@ impl BackendOps for AsyncPgConnection {
         &mut self,
         hold: &NewHoldRow<'_>,
         seats: &[i32],
-        now: NaiveDateTime,
     ) -> QueryResult<(HoldRow, Vec<i32>)> {
         InsertHold {
             user_id: hold.user_id,
@@ -79,7 +78,7 @@ impl BackendOps for AsyncPgConnection {
             seat_count: hold.seat_count,
             seats_json: hold.seats.to_owned(),
             currency: hold.currency.to_owned(),
-            created_at: now,
+            created_at: hold.created_at,
             expires_at: hold.expires_at,
             seats: seats.to_vec(),
         }
@@ -89,9 +88,7 @@ impl BackendOps for AsyncPgConnection {
 
     async fn user_for_update(&mut self, id: i64) -> QueryResult<Option<i64>> {
         // NO KEY: the foreign-key checks of the caller's own inserts take KEY SHARE.
-        users::table
-            .find(id)
-            .select(users::id)
+        user_id_row(id)
             .for_no_key_update()
             .first(self)
             .await
@@ -103,13 +100,7 @@ impl BackendOps for AsyncPgConnection {
     }
 
     async fn hold_for_update(&mut self, id: i64) -> QueryResult<Option<HoldRow>> {
-        holds::table
-            .find(id)
-            .select(HoldRow::as_select())
-            .for_update()
-            .first(self)
-            .await
-            .optional()
+        hold_row(id).for_update().first(self).await.optional()
     }
 
     async fn confirm_hold_seats(

@@ -8,8 +8,8 @@ use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
 use domain::{HoldStatus, IdempotencyClaim, StoredAnswer, Ticket};
 
 use super::{
-    booking_row, confirmed, movie_show_ids, refresh_token_row, screen_row, show_lock_row,
-    BackendOps,
+    booking_row, confirmed, hold_row, movie_show_ids, refresh_token_row, screen_row, show_lock_row,
+    user_id_row, BackendOps,
 };
 use crate::db::SqliteConn;
 use crate::repo::idempotency::scope_hash;
@@ -17,9 +17,7 @@ use crate::rows::{
     AnswerRow, BookingRow, HoldRow, NewBookingRow, NewHoldRow, RefreshTokenRow, ScreenRow,
     ShowLockRow,
 };
-use crate::schema::{
-    bookings, holds, idempotency_keys, refresh_tokens, seat_claims, show_prices, users,
-};
+use crate::schema::{bookings, holds, idempotency_keys, refresh_tokens, seat_claims, show_prices};
 
 #[async_trait]
 impl BackendOps for SqliteConn {
@@ -83,7 +81,6 @@ impl BackendOps for SqliteConn {
         &mut self,
         hold: &NewHoldRow<'_>,
         seats: &[i32],
-        now: NaiveDateTime,
     ) -> QueryResult<(HoldRow, Vec<i32>)> {
         let row: HoldRow = diesel::insert_into(holds::table)
             .values(hold)
@@ -97,7 +94,7 @@ impl BackendOps for SqliteConn {
                 hold.show_id,
                 seat,
                 Some((row.id, hold.expires_at)),
-                now,
+                hold.created_at,
             )
             .await?
             {
@@ -108,12 +105,7 @@ impl BackendOps for SqliteConn {
     }
 
     async fn user_for_update(&mut self, id: i64) -> QueryResult<Option<i64>> {
-        users::table
-            .find(id)
-            .select(users::id)
-            .first(self)
-            .await
-            .optional()
+        user_id_row(id).first(self).await.optional()
     }
 
     async fn held_seats(&mut self, user: i64, now: NaiveDateTime) -> QueryResult<i64> {
@@ -128,12 +120,7 @@ impl BackendOps for SqliteConn {
     }
 
     async fn hold_for_update(&mut self, id: i64) -> QueryResult<Option<HoldRow>> {
-        holds::table
-            .find(id)
-            .select(HoldRow::as_select())
-            .first(self)
-            .await
-            .optional()
+        hold_row(id).first(self).await.optional()
     }
 
     async fn confirm_hold_seats(

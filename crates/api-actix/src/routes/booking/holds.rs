@@ -108,9 +108,7 @@ pub async fn confirm_hold(
     let render = Booked::render(true);
     let answer = answer_for(&req, &render);
     let bookings = state.holds.confirm(&caller.0, *id, answer.as_ref()).await?;
-    if answer.is_some() {
-        answer_committed(&req);
-    }
+    answer_committed(&req, &answer);
     state.metrics.holds_confirmed.inc();
     state
         .metrics

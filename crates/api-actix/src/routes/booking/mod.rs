@@ -98,9 +98,7 @@ pub async fn book(
         Err(_) => {}
     }
     let bookings = result?;
-    if answer.is_some() {
-        answer_committed(&req);
-    }
+    answer_committed(&req, &answer);
     Ok(Rendered::new(render(&bookings)))
 }
 
@@ -222,9 +220,7 @@ async fn cancel(
         .bookings
         .cancel(&caller.0, id, answer.as_ref())
         .await?;
-    if answer.is_some() {
-        answer_committed(req);
-    }
+    answer_committed(req, &answer);
     state.metrics.bookings_cancelled.inc();
     Ok(Rendered::new(render(&booking)))
 }
