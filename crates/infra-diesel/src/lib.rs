@@ -11,6 +11,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod db;
+mod live;
 mod repo;
 mod rows;
 mod schema;
@@ -20,4 +21,5 @@ pub mod testing;
 mod tx;
 
 pub use db::{redact_url, sqlite_path, ConnectError, Database, PoolStatus, StoreSettings};
+pub use live::{SeatFeed, Start, Subscription};
 pub use repo::DieselStore;

@@ -40,7 +40,7 @@ pub(crate) use with_conn;
 macro_rules! write_tx {
     ($db:expr, |$conn:ident| $body:expr) => {
         match $db {
-            $crate::db::Database::Postgres { pool, health } => {
+            $crate::db::Database::Postgres { pool, health, .. } => {
                 use diesel_async::AsyncConnection as _;
                 let mut pooled = pool.get().await.map_err($crate::db::pool_error)?;
                 let result = pooled.transaction(async |$conn| $body).await;

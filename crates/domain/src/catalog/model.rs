@@ -633,3 +633,20 @@ mod tests {
         assert!(time.has_passed(start + chrono::Duration::hours(1)));
     }
 }
+
+/// One committed change to a show's seats, as the live seat map streams it. `id`
+/// increases within a show's stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeatChange {
+    pub id: u64,
+    pub kind: SeatChangeKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeatChangeKind {
+    /// These seats now have these statuses, in seat-number order.
+    Seats(Vec<(i32, SeatStatus)>),
+    /// The show itself changed (its layout, seat count or prices) or is gone: read the
+    /// whole map again.
+    Reset,
+}

@@ -60,6 +60,8 @@ pub enum Database {
     Postgres {
         pool: Pool<AsyncPgConnection>,
         health: Arc<WriteHealth>,
+        /// For the seat feed's own connections, outside the pool.
+        url: Arc<str>,
     },
     Sqlite {
         pool: Pool<SqliteConn>,
@@ -104,6 +106,7 @@ impl Database {
             Ok(Self::Postgres {
                 pool: postgres::pool(settings)?,
                 health: Arc::default(),
+                url: url.into(),
             })
         } else if let Some(path) = sqlite_path(url) {
             Ok(Self::Sqlite {

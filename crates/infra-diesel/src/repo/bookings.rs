@@ -78,7 +78,10 @@ impl BookingRepository for DieselStore {
         answer: Option<&'a IdempotentAnswer<[Booking]>>,
     ) -> Result<Vec<Booking>, BookError> {
         match retried!(self.book_once(show, user, seats, now, answer)) {
-            Ok(booked) => Ok(booked),
+            Ok(booked) => {
+                self.bookings_changed(&booked);
+                Ok(booked)
+            }
             // The claims' primary key and the partial unique index are the last line of
             // defence: if one fires, someone else holds a seat.
             Err(TxError::Db(e)) if unique_violation(&e) => Err(BookError::SeatTaken {
@@ -187,6 +190,8 @@ impl BookingRepository for DieselStore {
             conn.keep_answer(answer, &cancelled).await?;
             Ok(cancelled)
         });
-        result.map_err(TxError::into_error)
+        let cancelled = result.map_err(TxError::into_error)?;
+        self.bookings_changed(std::slice::from_ref(&cancelled));
+        Ok(cancelled)
     }
 }

@@ -15,6 +15,7 @@ use domain::*;
 
 use super::seating::SeatingOps;
 use super::DieselStore;
+use crate::live::Claim;
 use crate::db::{db_error, found};
 use crate::rows::{
     bookings_of, currency, listing, prices_from_rows, snapshot, tickets_to_json, to_naive, HoldRow,
@@ -231,7 +232,11 @@ impl HoldRepository for DieselStore {
                 {
                     tries += 1;
                 }
-                other => return other.map_err(TxError::into_error),
+                other => {
+                    let hold = other.map_err(TxError::into_error)?;
+                    self.hold_changed(&hold, Claim::Held(to_naive(hold.expires_at)));
+                    return Ok(hold);
+                }
             }
         }
     }
@@ -304,7 +309,9 @@ impl HoldRepository for DieselStore {
         policy: &HoldPolicy,
         now: DateTime<Utc>,
     ) -> Result<Hold, HoldError> {
-        retried!(self.extend_once(id, user, policy, now)).map_err(TxError::into_error)
+        let hold = retried!(self.extend_once(id, user, policy, now)).map_err(TxError::into_error)?;
+        self.hold_changed(&hold, Claim::Held(to_naive(hold.expires_at)));
+        Ok(hold)
     }
 
     async fn release_hold(
@@ -313,7 +320,9 @@ impl HoldRepository for DieselStore {
         user: UserId,
         now: DateTime<Utc>,
     ) -> Result<Hold, HoldError> {
-        retried!(self.release_once(id, user, now)).map_err(TxError::into_error)
+        let hold = retried!(self.release_once(id, user, now)).map_err(TxError::into_error)?;
+        self.hold_changed(&hold, Claim::Free);
+        Ok(hold)
     }
 
     async fn confirm_hold<'a>(
@@ -323,7 +332,10 @@ impl HoldRepository for DieselStore {
         now: DateTime<Utc>,
         answer: Option<&'a IdempotentAnswer<[Booking]>>,
     ) -> Result<Vec<Booking>, ConfirmError> {
-        retried!(self.confirm_once(id, user, now, answer)).map_err(TxError::into_error)
+        let booked =
+            retried!(self.confirm_once(id, user, now, answer)).map_err(TxError::into_error)?;
+        self.bookings_changed(&booked);
+        Ok(booked)
     }
 
     async fn expire_holds(&self, now: DateTime<Utc>, limit: i64) -> Result<usize, StoreError> {

@@ -13,12 +13,16 @@ mod sessions;
 mod shows;
 mod users;
 
+pub(crate) use seating::SeatingOps;
+pub(crate) use shows::{blocked_seats_of_show, prices_of_shows, shows_of, SHOW_COLUMNS};
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use domain::Clock;
 
 use crate::db::Database;
+use crate::live::{Claim, SeatFeed};
 
 /// The storage adapter: every repository port over one [`Database`].
 #[derive(Clone)]
@@ -28,20 +32,52 @@ pub struct DieselStore {
     /// expiry, whether or not housekeeping has run. Writes get their `now` from the
     /// use case.
     clock: Arc<dyn Clock>,
+    /// Every committed seat change, kept for reads and streams.
+    live: SeatFeed,
 }
 
 impl DieselStore {
     /// A store that reads the time from the system clock.
     pub fn new(db: Database) -> Self {
+        let clock: Arc<dyn Clock> = Arc::new(SystemTime);
         Self {
+            live: SeatFeed::new(db.clone(), clock.clone()),
             db,
-            clock: Arc::new(SystemTime),
+            clock,
         }
     }
 
     /// The same store, reading the time from `clock`.
     pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
-        Self { clock, ..self }
+        Self {
+            live: SeatFeed::new(self.db.clone(), clock.clone()),
+            clock,
+            db: self.db,
+        }
+    }
+
+    /// The seat feed of this store: start it ([`SeatFeed::start`]) to have reads served
+    /// from memory and seat changes streamed.
+    pub fn seat_feed(&self) -> &SeatFeed {
+        &self.live
+    }
+
+    /// Tells the feed that a committed hold's seats are `claim` now.
+    fn hold_changed(&self, hold: &domain::Hold, claim: Claim) {
+        let seats: Vec<(i32, Claim)> = hold.seats.iter().map(|t| (t.seat_number, claim)).collect();
+        self.live.seats_changed(hold.show_id.0, &seats);
+    }
+
+    /// Tells the feed that committed bookings claim their seats, or, cancelled, free them.
+    fn bookings_changed(&self, bookings: &[domain::Booking]) {
+        for booking in bookings {
+            let claim = match booking.status {
+                domain::BookingStatus::Confirmed => Claim::Booked,
+                domain::BookingStatus::Cancelled => Claim::Free,
+            };
+            self.live
+                .seats_changed(booking.show_id.0, &[(booking.seat_number, claim)]);
+        }
     }
 
     fn now(&self) -> chrono::NaiveDateTime {

@@ -77,13 +77,14 @@ impl MovieRepository for DieselStore {
                 .await
                 .optional()?)
         });
-        row.map_err(TxError::into_error)?
-            .map(Movie::try_from)
-            .transpose()
+        let row = row.map_err(TxError::into_error)?;
+        // Its shows' titles changed.
+        self.live.catalogue_changed();
+        row.map(Movie::try_from).transpose()
     }
 
     async fn delete_movie(&self, id: MovieId) -> Result<(), DeleteError> {
-        let result: Result<(), TxError<DeleteError>> = write_tx!(&self.db, |conn| {
+        let result: Result<Vec<i64>, TxError<DeleteError>> = write_tx!(&self.db, |conn| {
             // Lock the movie's shows first: in-flight bookings of them finish, and new
             // ones wait, so the count below cannot miss a booking.
             let show_ids = conn.movie_shows_for_update(id.0).await?;
@@ -110,8 +111,12 @@ impl MovieRepository for DieselStore {
             if deleted == 0 {
                 return refuse(DeleteError::NotFound);
             }
-            Ok(())
+            Ok(show_ids)
         });
-        result.map_err(TxError::into_error)
+        for show in result.map_err(TxError::into_error)? {
+            self.live.show_changed(show);
+        }
+        self.live.catalogue_changed();
+        Ok(())
     }
 }

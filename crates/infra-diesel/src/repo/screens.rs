@@ -109,6 +109,8 @@ impl ScreenRepository for DieselStore {
                 .await?)
         });
         let row = result.map_err(TxError::into_error)?;
+        // Its shows are named after it.
+        self.live.catalogue_changed();
         Ok(Screen::try_from(row)?)
     }
 

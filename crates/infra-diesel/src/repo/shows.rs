@@ -19,7 +19,7 @@ use crate::sql::BackendOps;
 use crate::tx::{refuse, rule, with_conn, write_tx, TxError};
 
 /// What a [`ShowRow`] is read from: a show joined with its movie.
-const SHOW_COLUMNS: (
+pub(crate) const SHOW_COLUMNS: (
     shows::id,
     shows::movie_id,
     movies::title,
@@ -54,7 +54,7 @@ macro_rules! taken_seats_of_show {
 
 /// The blocked seats of the current row's screen (0 for a flat show), as stored beside
 /// the screen's layout so that a list need not parse layouts.
-fn blocked_seats_of_show() -> diesel::expression::SqlLiteral<Integer> {
+pub(crate) fn blocked_seats_of_show() -> diesel::expression::SqlLiteral<Integer> {
     diesel::dsl::sql::<Integer>(
         "COALESCE((SELECT screens.blocked_seats FROM screens WHERE screens.id = shows.screen_id), 0)",
     )
@@ -76,9 +76,10 @@ macro_rules! prices_of_shows {
             .and_then(prices_by_show)
     };
 }
+pub(crate) use prices_of_shows;
 
 /// Shows from their rows, each with its prices.
-fn shows_of(
+pub(crate) fn shows_of(
     rows: Vec<(ShowRow, i64, i32)>,
     mut prices: std::collections::BTreeMap<i64, Prices>,
 ) -> Result<Vec<Show>, StoreError> {
@@ -198,11 +199,17 @@ impl ShowRepository for DieselStore {
         filter: ShowFilter,
         page: Page,
     ) -> Result<Listing<Show>, StoreError> {
-        self.shows_where(&filter, page).await
+        match self.live.list_shows(&filter, page).await {
+            Some(listed) => listed,
+            None => self.shows_where(&filter, page).await,
+        }
     }
 
     async fn get_show(&self, id: ShowId) -> Result<Option<Show>, StoreError> {
-        self.show_by_id(id).await
+        match self.live.show(id.0).await {
+            Some(found) => found,
+            None => self.show_by_id(id).await,
+        }
     }
 
     async fn create_show(&self, show: NewShow) -> Result<Show, SaveShowError> {
@@ -248,6 +255,7 @@ impl ShowRepository for DieselStore {
             Ok(id)
         });
         let id = result.map_err(TxError::into_error)?;
+        self.live.catalogue_changed();
         self.show_by_id(ShowId(id))
             .await?
             .ok_or(SaveShowError::ShowNotFound)
@@ -318,6 +326,7 @@ impl ShowRepository for DieselStore {
             Ok(())
         });
         result.map_err(TxError::into_error)?;
+        self.live.show_changed(id.0);
         self.show_by_id(id)
             .await?
             .ok_or(SaveShowError::ShowNotFound)
@@ -340,10 +349,15 @@ impl ShowRepository for DieselStore {
                 .await?;
             Ok(())
         });
-        result.map_err(TxError::into_error)
+        result.map_err(TxError::into_error)?;
+        self.live.show_changed(id.0);
+        Ok(())
     }
 
     async fn booked_seats(&self, id: ShowId) -> Result<Option<ShowSeats>, StoreError> {
+        if let Some(found) = self.live.show_seats(id.0).await {
+            return found;
+        }
         let now = self.now();
         let found_show = with_conn!(&self.db, |conn| {
             let row: Option<ShowRow> = found(
