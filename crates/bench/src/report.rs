@@ -1,5 +1,5 @@
 //! The printed result: one Markdown table, one row per backend and workload, then the
-//! checkout steps and the ceiling lines.
+//! checkout steps, the live streams, the ceiling lines and the targets met or missed.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -20,7 +20,7 @@ pub enum Check {
 
 pub struct Row {
     pub backend: Backend,
-    pub workload: &'static str,
+    pub workload: String,
     pub booking: bool,
     pub outcome: Outcome,
     /// The server's VmHWM after this workload (peak since it started).
@@ -40,6 +40,11 @@ pub struct Memory {
     pub users: usize,
 }
 
+/// The read targets: requests/s of each read, empty and sold out alike.
+const LIST_TARGET: f64 = 10_000.0;
+const SEAT_MAP_TARGET: f64 = 5_000.0;
+/// Sold out counts as "the same" as empty down to this share.
+const SAME_SHARE: f64 = 0.9;
 #[derive(Default)]
 pub struct Report {
     pub rows: Vec<Row>,
@@ -88,7 +93,8 @@ impl Report {
              latencies in ms; peak RSS in MiB (the server's VmHWM after the workload); \
              ready: ms from process start to the first 200 from /ready/ on a migrated database; \
              CPU: % of all cores used by the server / the load generator / everything else (the database) during the workload; \
-             checkout: requests are its holds and confirms, bookings the seats confirmed, conflicts 409 `seat_taken` to a hold.\n",
+             checkout: requests are its holds and confirms, bookings the seats confirmed, conflicts 409 `seat_taken` to a hold; \
+             reads: empty, then with every seat of the read shows booked (sold out).\n",
             duration.as_secs_f64()
         );
         out.push_str(
@@ -264,7 +270,70 @@ impl Report {
             }
             out.push_str(".\n");
         }
+        self.targets(&mut out);
         out
+    }
+
+    fn rate(&self, backend: Backend, workload: &str) -> Option<f64> {
+        self.row(backend, workload)
+            .map(|row| row.outcome.per_second(row.outcome.requests))
+    }
+
+    /// One line per target and backend that was measured, with its verdict.
+    fn targets(&self, out: &mut String) {
+        let mut lines = Vec::new();
+        let verdict = |met: bool| if met { "met" } else { "**missed**" };
+        for backend in [Backend::Postgres, Backend::Sqlite] {
+            let rate = |name: &str, state: &str| self.rate(backend, &format!("{name}, {state}"));
+            let reads = [
+                ("50-show list", "read: 50-show list", LIST_TARGET),
+                ("seat map", "read: seat map", SEAT_MAP_TARGET),
+                ("layout seat map", "read: layout seat map", SEAT_MAP_TARGET),
+            ];
+            for (label, name, target) in reads {
+                let (Some(empty), Some(sold_out)) = (rate(name, "empty"), rate(name, "sold out"))
+                else {
+                    continue;
+                };
+                lines.push((
+                    backend,
+                    format!("{label} ≥ {} req/s, empty and sold out", count(target)),
+                    format!("{} / {}", count(empty), count(sold_out)),
+                    verdict(empty >= target && sold_out >= target),
+                ));
+                let share = sold_out / empty.max(1e-9);
+                lines.push((
+                    backend,
+                    format!(
+                        "{label} sold out as fast as empty (≥ {:.0} %)",
+                        100.0 * SAME_SHARE
+                    ),
+                    format!("{:.0} %", 100.0 * share),
+                    verdict(share >= SAME_SHARE),
+                ));
+            }
+            let reads: Vec<&Row> = self
+                .rows
+                .iter()
+                .filter(|r| r.backend == backend && r.workload.starts_with("read: "))
+                .collect();
+            if !reads.is_empty() {
+                let errors: u64 = reads.iter().map(|r| r.outcome.errors).sum();
+                lines.push((
+                    backend,
+                    "reads: zero errors".into(),
+                    count(errors as f64),
+                    verdict(errors == 0),
+                ));
+            }
+        }
+        if lines.is_empty() {
+            return;
+        }
+        out.push_str("\n| backend | target | measured | |\n|---|---|--:|---|\n");
+        for (backend, target, measured, verdict) in lines {
+            let _ = writeln!(out, "| {backend} | {target} | {measured} | {verdict} |");
+        }
     }
 }
 
