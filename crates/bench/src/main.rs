@@ -13,9 +13,11 @@ mod api;
 mod ceiling;
 mod cpu;
 mod db;
+mod live;
 mod load;
 mod report;
 mod server;
+mod sse;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -30,9 +32,10 @@ use rand::Rng;
 use crate::api::{Api, User};
 use crate::ceiling::{PgbenchJob, ShowLock, Target};
 use crate::db::{Backend, Checker, Store};
+use crate::live::{SeatTimes, Subscribers};
 use crate::load::{Outcome, Plan};
-use crate::report::{Check, Memory, Report, Row};
-use crate::server::{Server, ServerConfig};
+use crate::report::{Check, Live, Memory, Report, Row};
+use crate::server::{RssSampler, Server, ServerConfig};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -53,9 +56,12 @@ struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "hot,storm,spread,multi,checkout,read,login"
+        default_value = "hot,storm,spread,multi,checkout,live,read,login"
     )]
     workloads: Vec<Workload>,
+    /// Seat streams the live workload holds open on its show.
+    #[arg(long, default_value_t = 1000)]
+    streams: usize,
     /// A PostgreSQL URL allowed to create and drop databases; the bench's own database
     /// lives on the same server.
     #[arg(
@@ -94,6 +100,11 @@ enum Workload {
     /// Hold two adjacent seats (random show, random pair), then confirm the hold with an
     /// Idempotency-Key; shows enough that a run fills them a quarter at most.
     Checkout,
+    /// `hot` on a show of its own; then `--streams` seat streams opened on another show
+    /// and `hot` booking that one: each event's delay from its booking's 201 to every
+    /// subscriber, the server's memory with the streams open, and `hot` with them
+    /// against `hot` without.
+    Live,
     /// GET /health/ (the HTTP floor); then the 50-show list, a 1,000-seat seat map and
     /// the seat map of a 1,000-seat layout, one after the other, with every seat of
     /// those shows free, then again with every seat booked.
@@ -108,6 +119,13 @@ const ADMIN: &str = "bench-admin";
 const TOKEN_REFRESH_AFTER: Duration = Duration::from_secs(600);
 /// The seats of each checkout show, and the most a show can have.
 const CHECKOUT_SHOW_SEATS: i32 = 10_000;
+/// The seats of the live workload's shows: `hot`'s.
+const LIVE_SHOW_SEATS: i32 = 10_000;
+/// How long after the bookers stop the last events may take to arrive; the contract
+/// says a second.
+const LIVE_GRACE: Duration = Duration::from_secs(5);
+/// File descriptors a process needs besides one per connection and stream.
+const SPARE_FILES: u64 = 256;
 
 /// How many 10,000-seat shows a checkout run (the service's, or its ceiling's) spreads
 /// over: at 10,000 seats booked a second, a run of `duration` fills them a quarter, so
@@ -170,6 +188,11 @@ async fn run(args: Args, db_name: &str) -> anyhow::Result<bool> {
         args.duration > 0.0 && args.duration.is_finite(),
         "--duration must be a positive number of seconds"
     );
+    if args.workloads.contains(&Workload::Live) {
+        anyhow::ensure!(args.streams > 0, "--streams must be at least 1");
+        // The server inherits the limit: it holds as many sockets as the bench.
+        raise_open_files((args.streams + args.connections) as u64 + SPARE_FILES)?;
+    }
     let server_bin = match &args.server_bin {
         Some(bin) => bin.clone(),
         None => std::env::current_exe()
@@ -366,6 +389,7 @@ async fn run_workloads(
             shows: Arc::from(shows),
             seats,
             run,
+            record: None,
         };
         match workload {
             Workload::Hot => {
@@ -424,6 +448,12 @@ async fn run_workloads(
                 };
                 measure(
                     ctx, server, &client, &plan, &users, &checker, report, "checkout", None,
+                )
+                .await?;
+            }
+            Workload::Live => {
+                measure_live(
+                    ctx, server, &client, &mut shows, later, &users, &checker, report,
                 )
                 .await?;
             }
@@ -499,6 +529,30 @@ async fn ceiling_users(api: &Api, count: usize) -> anyhow::Result<Vec<i64>> {
     .await?;
     ids.sort_unstable();
     Ok(ids)
+}
+
+/// Raises the soft limit of open files to at least `needed` (up to the hard limit);
+/// many systems start processes at 1,024.
+fn raise_open_files(needed: u64) -> anyhow::Result<()> {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current.is_none_or(|current| current >= needed) {
+        return Ok(());
+    }
+    anyhow::ensure!(
+        limit.maximum.is_none_or(|maximum| maximum >= needed),
+        "{needed} open files needed (streams and connections), but the hard limit is {:?}; \
+         lower --streams or raise it (ulimit -Hn)",
+        limit.maximum
+    );
+    setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: Some(needed),
+            maximum: limit.maximum,
+        },
+    )
+    .context("cannot raise the open-file limit")
 }
 
 /// Runs `task(0..count)`, as many at a time as there are cores: signing up and logging
@@ -704,6 +758,109 @@ async fn still_free(api: &Api, staff: &str, reads: &ReadShows) -> anyhow::Result
         }
     }
     Ok(None)
+}
+
+/// The live workload: `hot` without streams on a show of its own, then `--streams`
+/// subscribers on a second show (all with their snapshot before any booking) and `hot`
+/// booking that show, each 201's seats and time recorded; then every subscriber must
+/// have received every booked seat. The server's VmRSS is read before the streams
+/// open, once they are open, and at its peak while `hot` runs with them.
+#[allow(clippy::too_many_arguments)]
+async fn measure_live(
+    ctx: &Run<'_>,
+    server: &Server,
+    client: &reqwest::Client,
+    shows: &mut Shows,
+    first_start: DateTime<Utc>,
+    users: &[User],
+    checker: &Checker,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let backend = ctx.backend;
+    let streams = ctx.args.streams;
+    let hot = |show: i64, record: Option<Arc<SeatTimes>>| Plan::Book {
+        shows: Arc::from(vec![show]),
+        seats: LIVE_SHOW_SEATS,
+        run: 1..=1,
+        record,
+    };
+    let baseline_name = "live: hot, no streams";
+    let baseline = hot(shows.create(first_start, LIVE_SHOW_SEATS).await?, None);
+    measure(
+        ctx,
+        server,
+        client,
+        &baseline,
+        users,
+        checker,
+        report,
+        baseline_name,
+        None,
+    )
+    .await?;
+
+    let show = shows.create(first_start, LIVE_SHOW_SEATS).await?;
+    let times = Arc::new(SeatTimes::new(LIVE_SHOW_SEATS));
+    let rss_before_kib = server.rss_kib().ok();
+    eprintln!("bench: {backend}: opening {streams} seat streams on show {show}");
+    let tokens: Vec<String> = users.iter().map(|user| user.token.clone()).collect();
+    let subscribers = match Subscribers::connect(
+        server.base.trim_start_matches("http://"),
+        &format!("/api/shows/{show}/seats/stream/"),
+        &tokens,
+        streams,
+        LIVE_SHOW_SEATS as usize,
+        times.clone(),
+    )
+    .await
+    {
+        Ok(subscribers) => subscribers,
+        Err(error) => {
+            report.failures.push(format!("{backend} live: {error:#}"));
+            return Ok(());
+        }
+    };
+    eprintln!(
+        "bench: {backend}: {streams} streams open in {:?}",
+        subscribers.connected_in
+    );
+    let rss_open_kib = server.rss_kib().ok();
+    let sampler = RssSampler::start(server.pid());
+    let name = format!("live: hot, {} streams", report::count(streams as f64));
+    let measured = measure(
+        ctx,
+        server,
+        client,
+        &hot(show, Some(times)),
+        users,
+        checker,
+        report,
+        &name,
+        None,
+    )
+    .await;
+    let rss_peak_kib = sampler.stop().await;
+    measured?;
+    let events = subscribers.finish(LIVE_GRACE).await?;
+    if events.errors() > 0 {
+        report.failures.push(format!(
+            "{backend} live: {} missing events, {} unexpected, {} stream errors; first: {}",
+            events.missing,
+            events.unexpected,
+            events.stream_errors,
+            events.first_error.as_deref().unwrap_or("-")
+        ));
+    }
+    report.live.push(Live {
+        backend,
+        events,
+        rss_before_kib,
+        rss_open_kib,
+        rss_peak_kib,
+        baseline: baseline_name.to_owned(),
+        with_streams: name,
+    });
+    Ok(())
 }
 
 /// pgbench on fresh 10,000-seat shows: the seed's whole-show lock, then the service's
