@@ -145,7 +145,9 @@ impl Watch {
     fn on_event(&mut self, shared: &Shared, event: Event<'_>, arrived: u64) {
         match event.kind {
             // The contract sends a snapshot first, and later only to a reconnection.
-            "snapshot" if self.snapshot => self.error("a second snapshot".into()),
+            "snapshot" if self.snapshot => {
+                self.error("a second snapshot (the show was reset)".into())
+            }
             "snapshot" => {
                 // A count of the seats rather than a parse: a 10,000-seat map is about
                 // a megabyte, and a thousand of them arrive before the run starts.
