@@ -38,9 +38,12 @@ use crate::report::{Check, Live, Memory, Report, Row};
 use crate::server::{RssSampler, Server, ServerConfig};
 
 #[derive(Parser, Debug)]
+// A flag given twice takes its last value, so that `BENCH_ARGS` can override the
+// flags `make bench-smoke` passes.
 #[command(
     name = "bench",
-    about = "Load-test a release-built movie-booking server on PostgreSQL and SQLite"
+    about = "Load-test a release-built movie-booking server on PostgreSQL and SQLite",
+    args_override_self = true
 )]
 struct Args {
     /// Concurrent keep-alive connections, each with its own user.
