@@ -653,7 +653,12 @@ async fn access_token_in_the_query_is_never_logged() {
     let server = ServerProcess::spawn(&url, &[("APP__LOG__LEVEL", "info")], Some(&log));
     server.wait_ready().await;
     let path = format!("{}/api/shows/{show}/seats/stream/", server.address);
-    let accepted = app.client.get(format!("{path}?access_token={ann}")).send().await.unwrap();
+    let accepted = app
+        .client
+        .get(format!("{path}?access_token={ann}"))
+        .send()
+        .await
+        .unwrap();
     let mut stream = Stream::of(accepted);
     assert_eq!(stream.expect(SOON).await.kind, "snapshot");
     drop(stream);
@@ -666,7 +671,10 @@ async fn access_token_in_the_query_is_never_logged() {
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     drop(server);
     let written = std::fs::read_to_string(&log).unwrap();
-    assert!(written.contains("seats/stream"), "the requests were logged: {written}");
+    assert!(
+        written.contains("seats/stream"),
+        "the requests were logged: {written}"
+    );
     let signature = ann.rsplit('.').next().unwrap();
     assert!(!written.contains(signature), "the token was logged");
     assert!(!written.contains("access_token"), "the query was logged");
