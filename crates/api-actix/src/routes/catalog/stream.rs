@@ -20,10 +20,11 @@ use tokio::sync::broadcast::Receiver;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use super::dto::SeatsBody;
+use crate::http::answers::{Answer, AnswerCache};
 use crate::http::edge::HeadRequest;
 use crate::http::extract::authenticate_with;
 use crate::http::ApiError;
-use crate::state::{AppState, LiveSeats, SeatSubscription, StreamStart};
+use crate::state::{AppState, LiveSeats, StreamStart};
 
 /// How long a browser waits before reconnecting a dropped stream.
 const RETRY_MS: u32 = 1000;
@@ -87,29 +88,42 @@ pub async fn seat_stream(
         .get("last-event-id")
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().parse::<u64>().ok());
+    // Read before the subscription: a snapshot at this version may share its bytes.
+    let version = state.live.seats_version(show);
     let subscription = state
         .live
         .subscribe(show, last_id)
         .await?
         .ok_or_else(|| ApiError::not_found("show"))?;
-    Ok(SeatStream(Events::new(
+    let mut events = Events::new(
         show,
-        subscription,
-        last_id,
+        subscription.events,
         state.live.clone(),
+        state.answers.clone(),
         state.heartbeat,
-    )?))
+    );
+    match subscription.start {
+        StreamStart::Snapshot { id, seats } => events.push_snapshot(id, *seats, version)?,
+        StreamStart::Replay(changes) => {
+            events.last_id = last_id.unwrap_or(0);
+            for change in changes {
+                events.push_change(&change);
+            }
+        }
+    }
+    Ok(SeatStream(events))
 }
 
 /// The stream's state: what to send next, and where the changes come from.
 struct Events {
     show: i64,
-    /// Frames ready to go, in order.
-    ready: VecDeque<Bytes>,
+    /// Frames ready to go, in order; `None` where a fresh snapshot goes.
+    ready: VecDeque<Option<Bytes>>,
     changes: Receiver<Arc<SeatChange>>,
     /// The id of the last event sent: anything at or below it is already in the map.
     last_id: u64,
     live: Arc<dyn LiveSeats>,
+    answers: Arc<AnswerCache>,
     heartbeat: Interval,
     ended: bool,
 }
@@ -117,41 +131,56 @@ struct Events {
 impl Events {
     fn new(
         show: i64,
-        subscription: SeatSubscription,
-        resumed_from: Option<u64>,
+        changes: Receiver<Arc<SeatChange>>,
         live: Arc<dyn LiveSeats>,
+        answers: Arc<AnswerCache>,
         every: Duration,
-    ) -> Result<Self, ApiError> {
+    ) -> Self {
         let mut heartbeat = tokio::time::interval_at(Instant::now() + every, every);
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut events = Self {
+        Self {
             show,
-            ready: VecDeque::from([Bytes::from(format!("retry: {RETRY_MS}\n\n"))]),
-            changes: subscription.events,
+            ready: VecDeque::from([Some(Bytes::from(format!("retry: {RETRY_MS}\n\n")))]),
+            changes,
             last_id: 0,
             live,
+            answers,
             heartbeat,
             ended: false,
-        };
-        match subscription.start {
-            StreamStart::Snapshot { id, seats } => events.push_snapshot(id, *seats)?,
-            StreamStart::Replay(changes) => {
-                events.last_id = resumed_from.unwrap_or(0);
-                for change in changes {
-                    events.push_change(&change);
-                }
-            }
         }
-        Ok(events)
     }
 
-    fn push_snapshot(&mut self, id: u64, seats: ShowSeats) -> Result<(), ApiError> {
-        let map = rules::seat_map(seats.layout, &seats.show.prices, seats.booked, seats.held)?;
-        let data = serde_json::to_string(&SeatsBody(&map))
-            .map_err(|error| ApiError::internal(error.to_string()))?;
-        self.ready.push_back(Bytes::from(format!(
-            "id: {id}\nevent: snapshot\ndata: {data}\n\n"
-        )));
+    /// Queues the map as event `id`. Its JSON is the seat map's, shared with the seat map
+    /// route and every other subscriber while the show's `version` (read before the
+    /// snapshot was taken) is current.
+    fn push_snapshot(
+        &mut self,
+        id: u64,
+        seats: ShowSeats,
+        version: Option<(u64, u64)>,
+    ) -> Result<(), ApiError> {
+        let version = version.filter(|(last, _)| *last == id);
+        let data = match self.answers.seat_map(self.show, version) {
+            Some(answer) => answer.body,
+            None => {
+                let map =
+                    rules::seat_map(seats.layout, &seats.show.prices, seats.booked, seats.held)?;
+                let body = Bytes::from(
+                    serde_json::to_vec(&SeatsBody(&map))
+                        .map_err(|error| ApiError::internal(error.to_string()))?,
+                );
+                let answer = Answer {
+                    body: body.clone(),
+                    total: 0,
+                };
+                self.answers.keep_seat_map(self.show, version, answer);
+                body
+            }
+        };
+        let head = format!("id: {id}\nevent: snapshot\ndata: ");
+        self.ready.push_back(Some(Bytes::from(head)));
+        self.ready.push_back(Some(data));
+        self.ready.push_back(Some(Bytes::from_static(b"\n\n")));
         self.last_id = id;
         Ok(())
     }
@@ -176,13 +205,13 @@ impl Events {
                     ));
                 }
                 data.push_str("]}");
-                self.ready.push_back(Bytes::from(format!(
+                self.ready.push_back(Some(Bytes::from(format!(
                     "id: {}\nevent: seats\ndata: {data}\n\n",
                     change.id
-                )));
+                ))));
             }
             // Marks where a fresh snapshot goes; sent by `next`.
-            SeatChangeKind::Reset => self.ready.push_back(Bytes::new()),
+            SeatChangeKind::Reset => self.ready.push_back(None),
         }
     }
 
@@ -194,14 +223,15 @@ impl Events {
                 return None;
             }
             if let Some(frame) = self.ready.pop_front() {
-                if !frame.is_empty() {
+                if let Some(frame) = frame {
                     return Some(frame);
                 }
                 // A reset: the show changed as a whole.
+                let version = self.live.seats_version(self.show);
                 match self.live.snapshot(self.show).await {
                     Ok(Some((id, seats))) if id >= self.last_id => {
                         self.ready.clear();
-                        if self.push_snapshot(id, seats).is_err() {
+                        if self.push_snapshot(id, seats, version).is_err() {
                             self.ended = true;
                         }
                     }
