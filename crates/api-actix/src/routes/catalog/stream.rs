@@ -31,7 +31,7 @@ use crate::state::{AppState, LiveSeats, StreamStart};
 /// How long a browser waits before reconnecting a dropped stream.
 const RETRY_MS: u32 = 1000;
 /// The least time between two writes to one subscriber; changes meanwhile go together.
-const COALESCE: Duration = Duration::from_millis(25);
+const COALESCE: Duration = Duration::from_millis(50);
 
 #[derive(Debug, Deserialize, Apiv2Schema)]
 pub struct StreamQuery {
