@@ -116,6 +116,7 @@ routes! {
         delete => catalog::delete_show,
     },
     "/api/shows/{id}/seats/" => { get => catalog::seat_map },
+    "/api/shows/{id}/seats/stream/" => { get => catalog::seat_stream },
     "/api/shows/{id}/best-seats/" => { get => booking::best_seats },
     "/api/shows/{id}/book/" => { post => booking::book },
     "/api/shows/{id}/holds/" => { post => booking::create_hold },

@@ -118,7 +118,7 @@ async fn create_admin(
         Err(_) => ask_password()?,
     };
     let storage = Storage::open(&settings).await?;
-    let state = storage.wire(&settings)?;
+    let (state, _) = storage.wire(&settings)?;
     let user = state
         .accounts
         .create_admin(SignupInput {
@@ -162,7 +162,7 @@ fn ask_password() -> anyhow::Result<String> {
 /// Seeds a small catalogue; returns how many shows were added (0 if there was one).
 pub async fn seed_demo(settings: Settings) -> anyhow::Result<usize> {
     let storage = Storage::open(&settings).await?;
-    let state = storage.wire(&settings)?;
+    let (state, _) = storage.wire(&settings)?;
     let added = seed_catalogue(&state).await?;
     storage.close();
     if added == 0 {

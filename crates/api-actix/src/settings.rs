@@ -25,6 +25,7 @@ pub struct Settings {
     pub booking: BookingSettings,
     pub rate_limit: RateLimitSettings,
     pub idempotency: IdempotencySettings,
+    pub live: LiveSettings,
     pub log: LogSettings,
 }
 
@@ -97,6 +98,12 @@ pub struct IdempotencySettings {
     pub retention_seconds: u64,
     /// After this, a request with a key that has not answered is taken as dead.
     pub in_flight_timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LiveSettings {
+    /// A seat stream with nothing to say sends a comment line this often.
+    pub heartbeat_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -194,6 +201,9 @@ impl Settings {
             return Err(
                 "booking.hold_max_extensions must be 0 to 1000 and booking.max_held_seats_per_user 1 to 1000".into(),
             );
+        }
+        if !(1..=3600).contains(&self.live.heartbeat_seconds) {
+            return Err("live.heartbeat_seconds must be 1 to 3600".into());
         }
         // Bounded so that a timestamp plus either of them stays a valid time.
         let idempotency = &self.idempotency;

@@ -14,7 +14,9 @@ use domain::{
     AccountService, BookingService, CatalogService, Currency, HoldPolicy, HoldService,
     IdempotencyPolicy, IdempotencyService, StoreError,
 };
-use infra_diesel::{redact_url, sqlite_path, Database, DieselStore, StoreSettings};
+use infra_diesel::{
+    redact_url, sqlite_path, Database, DieselStore, SeatFeed, Start, StoreSettings,
+};
 use paperclip::actix::web;
 
 use crate::app::build_app;
@@ -22,7 +24,7 @@ use crate::http::metrics::{Metrics, PoolStatus};
 use crate::http::ratelimit::RateLimits;
 use crate::security::{Argon2Hasher, JwtTokens, SystemClock};
 use crate::settings::{BookingSettings, DatabaseSettings, IdempotencySettings, Settings};
-use crate::state::{AppState, Health};
+use crate::state::{AppState, Health, LiveSeats, SeatSubscription, StreamStart};
 
 /// The database the service runs on, opened but not yet wired.
 #[derive(Clone)]
@@ -49,10 +51,12 @@ impl Storage {
         Ok(Self { database })
     }
 
-    /// The use cases over this storage and the security adapters, ready for handlers.
-    pub fn wire(&self, settings: &Settings) -> anyhow::Result<AppState> {
+    /// The use cases over this storage and the security adapters, ready for handlers,
+    /// and the seat feed they read through, to be started.
+    pub fn wire(&self, settings: &Settings) -> anyhow::Result<(AppState, SeatFeed)> {
         let clock = Arc::new(SystemClock);
         let store = Arc::new(DieselStore::new(self.database.clone()).with_clock(clock.clone()));
+        let feed = store.seat_feed().clone();
         let tokens = Arc::new(JwtTokens::new(
             &settings.auth.jwt_secret,
             settings.auth.access_ttl_seconds,
@@ -62,7 +66,7 @@ impl Storage {
         let metrics = Arc::new(Metrics::new()?);
         let limits = RateLimits::new(&settings.rate_limit, &metrics).map_err(anyhow::Error::msg)?;
         let currency = currency(settings).map_err(anyhow::Error::msg)?;
-        Ok(AppState {
+        let state = AppState {
             accounts: AccountService::new(
                 store.clone(),
                 store.clone(),
@@ -87,7 +91,10 @@ impl Storage {
             health: Arc::new(self.database.clone()),
             metrics,
             limits: Arc::new(limits),
-        })
+            live: Arc::new(feed.clone()),
+            heartbeat: Duration::from_secs(settings.live.heartbeat_seconds),
+        };
+        Ok((state, feed))
     }
 
     pub fn close(&self) {
@@ -109,6 +116,29 @@ impl Health for Database {
             idle: status.idle,
             waiting: status.waiting,
         }
+    }
+}
+
+#[async_trait]
+impl LiveSeats for SeatFeed {
+    async fn subscribe(
+        &self,
+        show: i64,
+        last_id: Option<u64>,
+    ) -> Result<Option<SeatSubscription>, StoreError> {
+        Ok(SeatFeed::subscribe(self, show, last_id)
+            .await?
+            .map(|subscription| SeatSubscription {
+                start: match subscription.start {
+                    Start::Snapshot { id, seats } => StreamStart::Snapshot { id, seats },
+                    Start::Replay(changes) => StreamStart::Replay(changes),
+                },
+                events: subscription.events,
+            }))
+    }
+
+    async fn snapshot(&self, show: i64) -> Result<Option<(u64, domain::ShowSeats)>, StoreError> {
+        SeatFeed::snapshot(self, show).await
     }
 }
 
@@ -243,7 +273,8 @@ impl Application {
     ) -> anyhow::Result<Self> {
         let storage = storage.into();
         let port = listener.local_addr()?.port();
-        let state = web::Data::new(storage.wire(&settings)?);
+        let (state, feed) = storage.wire(&settings)?;
+        let state = web::Data::new(state);
         state.limits.start().map_err(anyhow::Error::msg)?;
         let idempotency = state.idempotency.clone();
         let holds = (state.holds.clone(), state.metrics.clone());
@@ -267,7 +298,8 @@ impl Application {
         let every = Duration::from_secs(settings.idempotency.retention_seconds.clamp(1, 300));
         let runtime = tokio::runtime::Handle::try_current()
             .context("the application needs a Tokio runtime")?;
-        let mut housekeeping = vec![runtime.spawn(purge_expired_keys(idempotency, every))];
+        let mut housekeeping = feed.start();
+        housekeeping.push(runtime.spawn(purge_expired_keys(idempotency, every)));
         if settings.booking.hold_housekeeping_seconds > 0 {
             let every = Duration::from_secs(settings.booking.hold_housekeeping_seconds);
             housekeeping.push(runtime.spawn(expire_holds(holds.0, holds.1, every)));

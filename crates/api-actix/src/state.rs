@@ -2,11 +2,14 @@
 //! storage's health, metrics and rate limits. Built by the composition root (`startup`), which alone knows the storage.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use domain::{
-    AccountService, BookingService, CatalogService, HoldService, IdempotencyService, StoreError,
+    AccountService, BookingService, CatalogService, HoldService, IdempotencyService, SeatChange,
+    ShowSeats, StoreError,
 };
+use tokio::sync::broadcast;
 
 use crate::http::metrics::{Metrics, PoolStatus};
 use crate::http::ratelimit::RateLimits;
@@ -20,6 +23,35 @@ pub trait Health: Send + Sync {
     fn pool_status(&self) -> PoolStatus;
 }
 
+/// Where a seat stream starts.
+pub enum StreamStart {
+    /// The whole map, as of event `id`.
+    Snapshot { id: u64, seats: Box<ShowSeats> },
+    /// The changes after the subscriber's `Last-Event-ID`, oldest first.
+    Replay(Vec<Arc<SeatChange>>),
+}
+
+/// One subscriber's view of a show's seat changes. A receiver that falls behind gets
+/// `Lagged`: its stream ends, and the client reconnects.
+pub struct SeatSubscription {
+    pub start: StreamStart,
+    pub events: broadcast::Receiver<Arc<SeatChange>>,
+}
+
+/// Every committed seat change of every process sharing the database, per show.
+#[async_trait]
+pub trait LiveSeats: Send + Sync {
+    /// From `last_id` when its changes are still kept, else from a snapshot; `None` when
+    /// the show does not exist.
+    async fn subscribe(
+        &self,
+        show: i64,
+        last_id: Option<u64>,
+    ) -> Result<Option<SeatSubscription>, StoreError>;
+    /// The whole map as of its latest event id; `None` when the show does not exist.
+    async fn snapshot(&self, show: i64) -> Result<Option<(u64, ShowSeats)>, StoreError>;
+}
+
 #[derive(Clone)]
 pub struct AppState {
     pub accounts: AccountService,
@@ -30,4 +62,7 @@ pub struct AppState {
     pub health: Arc<dyn Health>,
     pub metrics: Arc<Metrics>,
     pub limits: Arc<RateLimits>,
+    pub live: Arc<dyn LiveSeats>,
+    /// How often an idle seat stream gets a comment line.
+    pub heartbeat: Duration,
 }

@@ -138,6 +138,31 @@ impl TestDatabase {
         counted.expect("count the rows").n
     }
 
+    /// Terminates the backends of every connection of this database that listens for
+    /// notifications (the seat feeds'), as a network failure or an administrator
+    /// would; returns how many. PostgreSQL only.
+    pub async fn terminate_listeners(&self) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+
+        assert_eq!(self.backend, Backend::Postgres, "LISTEN is PostgreSQL's");
+        let mut conn = AsyncPgConnection::establish(&self.url)
+            .await
+            .expect("connect to the test database");
+        let query = diesel::sql_query(
+            "SELECT COUNT(pg_terminate_backend(pid)) AS n FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid() \
+             AND query ILIKE 'LISTEN%'",
+        );
+        diesel_async::RunQueryDsl::get_result::<Count>(query, &mut conn)
+            .await
+            .expect("terminate the listeners")
+            .n
+    }
+
     /// Runs `sql` in a transaction of its own that stays open, holding whatever locks
     /// it took, until [`HeldLocks::release`] (or the drop, which closes the connection).
     /// PostgreSQL only.

@@ -37,6 +37,15 @@ impl FromRequest for Authenticated {
 
 /// The caller of a bearer token; also used by the booking rate limit, which runs first.
 pub(crate) fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
+    authenticate_with(req, || None)
+}
+
+/// The caller of the bearer token in the `Authorization` header or, without the header,
+/// of the token `fallback` finds elsewhere in the request.
+pub(crate) fn authenticate_with(
+    req: &HttpRequest,
+    fallback: impl FnOnce() -> Option<String>,
+) -> Result<AuthUser, ApiError> {
     let Some(state) = req.app_data::<actix_web::web::Data<AppState>>() else {
         return Err(ApiError::internal("application state missing".into()));
     };
@@ -46,17 +55,19 @@ pub(crate) fn authenticate(req: &HttpRequest) -> Result<AuthUser, ApiError> {
             "authentication required: send Authorization: Bearer <access token>",
         )
     };
-    let value = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or_else(missing)?
-        .to_str()
-        .map_err(|_| missing())?;
-    let token = match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-        _ => return Err(missing()),
+    let token = match req.headers().get(header::AUTHORIZATION) {
+        Some(value) => {
+            let value = value.to_str().map_err(|_| missing())?;
+            match value.split_once(' ') {
+                Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
+                    token.trim().to_owned()
+                }
+                _ => return Err(missing()),
+            }
+        }
+        None => fallback().ok_or_else(missing)?,
     };
-    let user = state.accounts.authenticate(token)?;
+    let user = state.accounts.authenticate(&token)?;
     // For the request log line.
     req.extensions_mut().insert(user.id);
     Ok(user)

@@ -51,7 +51,7 @@ async fn a_panicking_handler_answers_json_500_and_spares_the_request_in_flight()
     let storage = Storage::from(
         infra_diesel::Database::connect(&store_settings(&settings.database)).expect("pool"),
     );
-    let state = web::Data::new(storage.wire(&settings).expect("state"));
+    let state = web::Data::new(storage.wire(&settings).expect("state").0);
     let server_settings = settings.server.clone();
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("address"));

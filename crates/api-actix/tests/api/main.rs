@@ -20,6 +20,7 @@ mod faults;
 mod flow;
 mod holds;
 mod idempotency;
+mod live;
 mod login_timing;
 mod openapi;
 mod operations;

@@ -9,10 +9,10 @@ use diesel_async::RunQueryDsl;
 use domain::{Layout, Show, StoreError};
 
 use crate::db::{db_error, Database};
-use crate::repo::{blocked_seats_of_show, prices_of_shows, shows_of, SHOW_COLUMNS};
 use crate::repo::SeatingOps;
+use crate::repo::{blocked_seats_of_show, prices_of_shows, shows_of, SHOW_COLUMNS};
 use crate::rows::{prices_by_show, ShowRow};
-use crate::schema::{movies, seat_claims, shows, show_prices};
+use crate::schema::{movies, seat_claims, show_prices, shows};
 use crate::tx::{with_conn, TxError};
 
 /// A claim as the feed keeps it: booked, or held until an instant.
@@ -41,7 +41,10 @@ pub(crate) async fn catalogue(db: &Database) -> Result<Vec<Show>, StoreError> {
         let prices = prices_by_show(prices)?;
         Ok::<_, StoreError>((rows, prices))
     })?;
-    let rows = rows.into_iter().map(|(row, blocked)| (row, 0, blocked)).collect();
+    let rows = rows
+        .into_iter()
+        .map(|(row, blocked)| (row, 0, blocked))
+        .collect();
     shows_of(rows, prices)
 }
 

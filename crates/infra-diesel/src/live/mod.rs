@@ -205,7 +205,12 @@ impl ShowState {
             .into_iter()
             .map(|(seat, until)| (seat, until.map_or(Claim::Booked, Claim::Held)))
             .collect();
-        let known: Vec<i32> = self.booked.iter().chain(self.held.keys()).copied().collect();
+        let known: Vec<i32> = self
+            .booked
+            .iter()
+            .chain(self.held.keys())
+            .copied()
+            .collect();
         for seat in known {
             fresh.entry(seat).or_insert(Claim::Free);
         }
@@ -561,10 +566,18 @@ impl SeatFeed {
         Ok(shows)
     }
 
-    async fn list_cached(&self, filter: &ShowFilter, page: Page) -> Result<Listing<Show>, StoreError> {
+    async fn list_cached(
+        &self,
+        filter: &ShowFilter,
+        page: Page,
+    ) -> Result<Listing<Show>, StoreError> {
         let shows = self.catalogue().await?;
         let day = filter.date.map(|date| {
-            let start = date.get().and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+            let start = date
+                .get()
+                .and_hms_opt(0, 0, 0)
+                .unwrap_or_default()
+                .and_utc();
             (start, start.checked_add_signed(chrono::Duration::days(1)))
         });
         let wanted = |show: &&Show| {

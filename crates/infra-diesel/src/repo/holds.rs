@@ -15,8 +15,8 @@ use domain::*;
 
 use super::seating::SeatingOps;
 use super::DieselStore;
-use crate::live::Claim;
 use crate::db::{db_error, found};
+use crate::live::Claim;
 use crate::rows::{
     bookings_of, currency, listing, prices_from_rows, snapshot, tickets_to_json, to_naive, HoldRow,
     NewHoldRow,
@@ -309,7 +309,8 @@ impl HoldRepository for DieselStore {
         policy: &HoldPolicy,
         now: DateTime<Utc>,
     ) -> Result<Hold, HoldError> {
-        let hold = retried!(self.extend_once(id, user, policy, now)).map_err(TxError::into_error)?;
+        let hold =
+            retried!(self.extend_once(id, user, policy, now)).map_err(TxError::into_error)?;
         self.hold_changed(&hold, Claim::Held(to_naive(hold.expires_at)));
         Ok(hold)
     }

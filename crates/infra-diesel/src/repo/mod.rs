@@ -70,13 +70,21 @@ impl DieselStore {
 
     /// Tells the feed that committed bookings claim their seats, or, cancelled, free them.
     fn bookings_changed(&self, bookings: &[domain::Booking]) {
+        // One event per show, as one transaction's bookings are all of one show.
+        let mut by_show: Vec<(i64, Vec<(i32, Claim)>)> = Vec::new();
         for booking in bookings {
             let claim = match booking.status {
                 domain::BookingStatus::Confirmed => Claim::Booked,
                 domain::BookingStatus::Cancelled => Claim::Free,
             };
-            self.live
-                .seats_changed(booking.show_id.0, &[(booking.seat_number, claim)]);
+            let show = booking.show_id.0;
+            match by_show.iter_mut().find(|(id, _)| *id == show) {
+                Some((_, seats)) => seats.push((booking.seat_number, claim)),
+                None => by_show.push((show, vec![(booking.seat_number, claim)])),
+            }
+        }
+        for (show, seats) in by_show {
+            self.live.seats_changed(show, &seats);
         }
     }
 

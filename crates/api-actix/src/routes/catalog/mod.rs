@@ -2,8 +2,10 @@
 
 mod dto;
 mod errors;
+mod stream;
 
 pub use dto::PageQuery;
+pub use stream::seat_stream;
 
 use actix_web::body::BoxBody;
 use actix_web::{HttpRequest, HttpResponse, Responder};

@@ -211,7 +211,7 @@ pub async fn create_staff(settings: &Settings, username: &str) {
     let storage = Storage::from(
         infra_diesel::Database::connect(&store_settings(&settings.database)).expect("pool"),
     );
-    let state = storage.wire(settings).expect("state");
+    let (state, _) = storage.wire(settings).expect("state");
     state
         .accounts
         .create_admin(SignupInput {
