@@ -433,7 +433,7 @@ function renderSelection() {
 
 // ------------------------------------------------------------------ live updates
 
-const feed = { source: null, retry: 0, polling: 0, generations: 0 };
+const feed = { source: null, retry: 0, refusals: 0, polling: 0, generations: 0 };
 
 function openFeed(id) {
   connectStream(id);
@@ -443,6 +443,7 @@ function openFeed(id) {
 function closeFeed() {
   if (feed.source) feed.source.close();
   feed.source = null;
+  feed.refusals = 0;
   clearTimeout(feed.retry);
   stopPolling();
 }
@@ -461,18 +462,21 @@ function connectStream(id) {
   source.addEventListener('seats', live((data) => applyChanges(data.seats)));
   // Reconnected: the browser sent Last-Event-ID, so the stream carries on where it was.
   source.addEventListener('open', () => {
+    feed.refusals = 0;
     stopPolling();
     setLive(true);
   });
   source.addEventListener('error', () => {
     setLive(false);
     startPolling(id);
-    // A refused stream (none here, or a token that expired) is not retried by the browser.
+    // A refused stream is not retried by the browser. The first refusal is most likely
+    // a reconnect with a token that has expired since: try again soon with a fresh one.
     if (source.readyState === EventSource.CLOSED && feed.source === source) {
       feed.source = null;
+      feed.refusals += 1;
       feed.retry = setTimeout(() => freshTokens().then(() => {
         if (state.show && state.show.id === id && !feed.source) connectStream(id);
-      }, () => {}), STREAM_RETRY_MS);
+      }, () => {}), feed.refusals === 1 ? 1000 : STREAM_RETRY_MS);
     }
   });
 }
