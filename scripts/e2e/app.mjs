@@ -2,7 +2,8 @@
 // window) and a watcher (phone-sized window), each signed up on the page in a browser
 // context of their own. Both open the same show; the holder holds a seat and the watcher
 // sees it turn held within 2 s, the holder confirms and the watcher sees it booked within
-// 2 s; then the best two seats, the keyboard, a release and a cancellation.
+// 2 s; then the best two seats, the keyboard, a release, a cancellation, and the same
+// with the stream cut off (the page polls instead).
 //
 // Run by scripts/e2e.sh: node scripts/e2e/app.mjs
 // Environment: BASE_URL (http://127.0.0.1:PORT), E2E_DIR (where playwright-core is
@@ -124,8 +125,9 @@ const checks = [
     }
     const a1 = await seat(watcher, state.seats[0].seat_number).getAttribute('aria-label');
     assert(a1.startsWith(state.seats[0].label), `aria-label ${JSON.stringify(a1)}`);
-    const via = await watcher.locator('#live').innerText();
-    console.log(`  # seat updates via ${/live/.test(via) && !/every/.test(via) ? 'the stream' : 'polling'} (${via.trim()})`);
+  }],
+  ['both pages follow the seat stream (EventSource)', async ({ holder, watcher }) => {
+    for (const page of [holder, watcher]) await page.locator('#live[data-live="true"]').waitFor({ timeout: 5_000 });
   }],
   ['the holder holds a seat by clicking it; a countdown runs', async ({ holder }) => {
     const rows = [...new Set(state.seats.map((s) => s.row))];
@@ -207,6 +209,21 @@ const checks = [
     await cancel.click(); // the second click confirms
     await holder.locator('#bookings li[data-status="CANCELLED"]').filter({ hasText: state.seat.label }).waitFor();
     await seen(watcher, state.seat.seat_number, 'available', Date.now());
+  }],
+  ['with the stream cut off, the watcher polls and still sees a hold within 2 s', async ({ holder, watcher }) => {
+    await watcher.route('**/seats/stream/**', (route) => route.abort());
+    await watcher.reload({ waitUntil: 'load' });
+    await watcher.locator('#live[data-live="false"]').waitFor();
+    await openShow(watcher, state.show);
+    const free = holder.locator('#map .seat[data-status="available"][data-type="standard"]').first();
+    const n = Number(await free.getAttribute('data-seat'));
+    await free.click();
+    await holder.locator('#hold').click();
+    await holder.locator('#hold-panel').waitFor();
+    const ms = await seen(watcher, n, 'held', Date.now());
+    console.log(`  # held seen by polling after ${ms} ms`);
+    await holder.locator('#release').click();
+    await holder.locator('#hold-panel').waitFor({ state: 'hidden' });
   }],
   ['no uncaught JavaScript errors on either page', async () => {
     assert(!pageErrors.length, pageErrors.join('\n'));
