@@ -13,8 +13,9 @@
 #   5. drives the seat picker /app/ (scripts/e2e/app.mjs) with two people in browser
 #      contexts of their own, both signed up on the page and on the same show: one holds
 #      a seat and the other sees it held within 2 s, then booked within 2 s of the
-#      confirmation; then the best seats, the keyboard, a release and a cancellation.
-#      Screenshots go to .e2e/app-holder.png and .e2e/app-watcher.png;
+#      confirmation; then the best seats, the keyboard, a release, a cancellation, and a
+#      hold seen by polling with the stream cut off. Screenshots go to
+#      .e2e/app-holder.png and .e2e/app-watcher.png;
 #   6. fuzzes the API with schemathesis against its own OpenAPI document, signed in as
 #      staff, on SQLite and on PostgreSQL (E2E_POSTGRES_URL, default TEST_DATABASE_URL's
 #      server): no 5xx, only documented status codes and content types, and responses
