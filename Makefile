@@ -39,7 +39,8 @@ e2e:
 # BENCH_POSTGRES_URL names a PostgreSQL server where databases may be created
 # (default postgres://postgres@127.0.0.1:5432/postgres); BENCH_ARGS adds flags
 # (see `bench --help`). bench-smoke checks correctness rather than speed: every
-# workload for 2 s on 16 connections with the debug build, non-zero on any error.
+# workload for 2 s on 16 connections, the live one with 16 seat streams, with the
+# debug build; non-zero on any error (a missing seat event included).
 BENCH_TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 BENCH_ARGS ?=
 
@@ -51,4 +52,4 @@ bench:
 
 bench-smoke:
 	$(CARGO) build -p api-actix -p bench
-	$(BENCH_TARGET_DIR)/debug/bench --duration 2 --connections 16 $(BENCH_ARGS)
+	$(BENCH_TARGET_DIR)/debug/bench --duration 2 --connections 16 --streams 16 $(BENCH_ARGS)

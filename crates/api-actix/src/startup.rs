@@ -93,6 +93,7 @@ impl Storage {
             limits: Arc::new(limits),
             live: Arc::new(feed.clone()),
             heartbeat: Duration::from_secs(settings.live.heartbeat_seconds),
+            answers: Arc::default(),
         };
         Ok((state, feed))
     }
@@ -139,6 +140,14 @@ impl LiveSeats for SeatFeed {
 
     async fn snapshot(&self, show: i64) -> Result<Option<(u64, domain::ShowSeats)>, StoreError> {
         SeatFeed::snapshot(self, show).await
+    }
+
+    fn version(&self) -> Option<u64> {
+        SeatFeed::version(self)
+    }
+
+    fn seats_version(&self, show: i64) -> Option<(u64, u64)> {
+        SeatFeed::seats_version(self, show)
     }
 }
 

@@ -11,6 +11,7 @@ use domain::{
 };
 use tokio::sync::broadcast;
 
+use crate::http::answers::AnswerCache;
 use crate::http::metrics::{Metrics, PoolStatus};
 use crate::http::ratelimit::RateLimits;
 
@@ -50,6 +51,12 @@ pub trait LiveSeats: Send + Sync {
     ) -> Result<Option<SeatSubscription>, StoreError>;
     /// The whole map as of its latest event id; `None` when the show does not exist.
     async fn snapshot(&self, show: i64) -> Result<Option<(u64, ShowSeats)>, StoreError>;
+    /// Changes whenever any read of shows may answer differently; `None` when reads go
+    /// to the database. An answer computed after reading `Some(v)` stays right while it
+    /// is still `v`.
+    fn version(&self) -> Option<u64>;
+    /// The same, for one show's seat map.
+    fn seats_version(&self, show: i64) -> Option<(u64, u64)>;
 }
 
 #[derive(Clone)]
@@ -65,4 +72,5 @@ pub struct AppState {
     pub live: Arc<dyn LiveSeats>,
     /// How often an idle seat stream gets a comment line.
     pub heartbeat: Duration,
+    pub answers: Arc<AnswerCache>,
 }

@@ -74,6 +74,18 @@ impl Api {
             .await
     }
 
+    /// GET a JSON answer; 200 expected.
+    pub async fn get(&self, token: &str, path: &str) -> anyhow::Result<Value> {
+        self.call(
+            reqwest::Method::GET,
+            path,
+            Some(token),
+            None,
+            StatusCode::OK,
+        )
+        .await
+    }
+
     /// The access token of a username and password.
     pub async fn login(&self, username: &str, password: &str) -> anyhow::Result<String> {
         let answer = self

@@ -16,17 +16,20 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{RequestBuilder, StatusCode};
 
 use crate::api::User;
+use crate::live::SeatTimes;
 
 /// What each request of a workload does.
 #[derive(Debug, Clone)]
 pub enum Plan {
     /// POST /api/shows/{id}/book/ for a random show of `shows` and a random run of
     /// `run` adjacent seats among 1..=`seats` (`seat_number` for runs of one,
-    /// `seat_numbers` otherwise). 201 and 409 are the expected answers.
+    /// `seat_numbers` otherwise). 201 and 409 are the expected answers. With `record`,
+    /// each 201's seats and the instant it was read go there (one show only).
     Book {
         shows: Arc<[i64]>,
         seats: i32,
         run: RangeInclusive<i32>,
+        record: Option<Arc<SeatTimes>>,
     },
     /// A checkout: POST /api/shows/{id}/holds/ for a random show of `shows` and a
     /// random pair of adjacent seats among 1..=`seats` (`seat_numbers`), then, after a
@@ -272,12 +275,16 @@ async fn connection(
     }
     while Instant::now() < deadline {
         let mut seats_in_request = 0;
+        let mut first_seat = 0;
         let request = match &plan {
-            Plan::Book { shows, seats, run } => {
+            Plan::Book {
+                shows, seats, run, ..
+            } => {
                 let show = shows[rng.gen_range(0..shows.len())];
                 let len = rng.gen_range(run.clone()).clamp(1, *seats);
                 let first = rng.gen_range(1..=*seats - len + 1);
                 seats_in_request = len as u64;
+                first_seat = first;
                 let body = if run == &(1..=1) {
                     format!("{{\"seat_number\":{first}}}")
                 } else {
@@ -310,7 +317,8 @@ async fn connection(
             }
             Err(error) => Err(format!("{error:?}")),
         };
-        let micros = sent.elapsed().as_micros().max(1) as u64;
+        let answered = Instant::now();
+        let micros = answered.duration_since(sent).as_micros().max(1) as u64;
         outcome.requests += 1;
         outcome.latency.saturating_record(micros);
         match answer {
@@ -319,6 +327,13 @@ async fn connection(
                 if status == expected {
                     outcome.successes += 1;
                     outcome.seats_booked += seats_in_request;
+                    if let Plan::Book {
+                        record: Some(times),
+                        ..
+                    } = &plan
+                    {
+                        times.booked(first_seat..first_seat + seats_in_request as i32, answered);
+                    }
                 } else if is_booking && status == StatusCode::CONFLICT {
                     outcome.conflicts += 1;
                     outcome.conflict_latency.saturating_record(micros);

@@ -13,9 +13,11 @@ mod api;
 mod ceiling;
 mod cpu;
 mod db;
+mod live;
 mod load;
 mod report;
 mod server;
+mod sse;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -30,14 +32,18 @@ use rand::Rng;
 use crate::api::{Api, User};
 use crate::ceiling::{PgbenchJob, ShowLock, Target};
 use crate::db::{Backend, Checker, Store};
+use crate::live::{SeatTimes, Subscribers};
 use crate::load::{Outcome, Plan};
-use crate::report::{Check, Memory, Report, Row};
-use crate::server::{Server, ServerConfig};
+use crate::report::{Check, Live, Memory, Report, Row};
+use crate::server::{RssSampler, Server, ServerConfig};
 
 #[derive(Parser, Debug)]
+// A flag given twice takes its last value, so that `BENCH_ARGS` can override the
+// flags `make bench-smoke` passes.
 #[command(
     name = "bench",
-    about = "Load-test a release-built movie-booking server on PostgreSQL and SQLite"
+    about = "Load-test a release-built movie-booking server on PostgreSQL and SQLite",
+    args_override_self = true
 )]
 struct Args {
     /// Concurrent keep-alive connections, each with its own user.
@@ -53,9 +59,12 @@ struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "hot,storm,spread,multi,checkout,read,login"
+        default_value = "hot,storm,spread,multi,checkout,live,read,login"
     )]
     workloads: Vec<Workload>,
+    /// Seat streams the live workload holds open on its show.
+    #[arg(long, default_value_t = 1000)]
+    streams: usize,
     /// A PostgreSQL URL allowed to create and drop databases; the bench's own database
     /// lives on the same server.
     #[arg(
@@ -94,8 +103,14 @@ enum Workload {
     /// Hold two adjacent seats (random show, random pair), then confirm the hold with an
     /// Idempotency-Key; shows enough that a run fills them a quarter at most.
     Checkout,
-    /// The 50-show list, a 1,000-seat seat map and the seat map of a 1,000-seat layout,
-    /// measured one after the other.
+    /// `hot` on a show of its own; then `--streams` seat streams opened on another show
+    /// and `hot` booking that one: each event's delay from its booking's 201 to every
+    /// subscriber, the server's memory with the streams open, and `hot` with them
+    /// against `hot` without.
+    Live,
+    /// GET /health/ (the HTTP floor); then the 50-show list, a 1,000-seat seat map and
+    /// the seat map of a 1,000-seat layout, one after the other, with every seat of
+    /// those shows free, then again with every seat booked.
     Read,
     /// POST /api/login/: argon2id verification.
     Login,
@@ -107,6 +122,13 @@ const ADMIN: &str = "bench-admin";
 const TOKEN_REFRESH_AFTER: Duration = Duration::from_secs(600);
 /// The seats of each checkout show, and the most a show can have.
 const CHECKOUT_SHOW_SEATS: i32 = 10_000;
+/// The seats of the live workload's shows: `hot`'s.
+const LIVE_SHOW_SEATS: i32 = 10_000;
+/// How long after the bookers stop the last events may take to arrive; the contract
+/// says a second.
+const LIVE_GRACE: Duration = Duration::from_secs(5);
+/// File descriptors a process needs besides one per connection and stream.
+const SPARE_FILES: u64 = 256;
 
 /// How many 10,000-seat shows a checkout run (the service's, or its ceiling's) spreads
 /// over: at 10,000 seats booked a second, a run of `duration` fills them a quarter, so
@@ -169,6 +191,11 @@ async fn run(args: Args, db_name: &str) -> anyhow::Result<bool> {
         args.duration > 0.0 && args.duration.is_finite(),
         "--duration must be a positive number of seconds"
     );
+    if args.workloads.contains(&Workload::Live) {
+        anyhow::ensure!(args.streams > 0, "--streams must be at least 1");
+        // The server inherits the limit: it holds as many sockets as the bench.
+        raise_open_files((args.streams + args.connections) as u64 + SPARE_FILES)?;
+    }
     let server_bin = match &args.server_bin {
         Some(bin) => bin.clone(),
         None => std::env::current_exe()
@@ -365,6 +392,7 @@ async fn run_workloads(
             shows: Arc::from(shows),
             seats,
             run,
+            record: None,
         };
         match workload {
             Workload::Hot => {
@@ -426,52 +454,36 @@ async fn run_workloads(
                 )
                 .await?;
             }
+            Workload::Live => {
+                measure_live(
+                    ctx, server, &client, &mut shows, later, &users, &checker, report,
+                )
+                .await?;
+            }
             Workload::Read => {
-                let (seat_map, layout_map) =
-                    prepare_reads(&api, &mut shows, sooner, &users).await?;
-                let list = Plan::Get {
-                    path: "/api/shows/?limit=50".into(),
+                let reads = prepare_reads(&api, &mut shows, sooner).await?;
+                let health = Plan::Get {
+                    path: "/health/".into(),
                 };
                 measure(
                     ctx,
                     server,
                     &client,
-                    &list,
+                    &health,
                     &users,
                     &checker,
                     report,
-                    "read: 50-show list",
+                    "read: /health/",
                     None,
                 )
                 .await?;
-                let seats = Plan::Get {
-                    path: format!("/api/shows/{seat_map}/seats/"),
-                };
-                measure(
-                    ctx,
-                    server,
-                    &client,
-                    &seats,
-                    &users,
-                    &checker,
-                    report,
-                    "read: seat map",
-                    None,
+                measure_reads(
+                    ctx, server, &client, &reads, &users, &checker, report, "empty",
                 )
                 .await?;
-                let layout_seats = Plan::Get {
-                    path: format!("/api/shows/{layout_map}/seats/"),
-                };
-                measure(
-                    ctx,
-                    server,
-                    &client,
-                    &layout_seats,
-                    &users,
-                    &checker,
-                    report,
-                    "read: layout seat map",
-                    None,
+                sell_out(&api, &shows.staff, &reads, &users, &checker).await?;
+                measure_reads(
+                    ctx, server, &client, &reads, &users, &checker, report, "sold out",
                 )
                 .await?;
             }
@@ -522,6 +534,30 @@ async fn ceiling_users(api: &Api, count: usize) -> anyhow::Result<Vec<i64>> {
     Ok(ids)
 }
 
+/// Raises the soft limit of open files to at least `needed` (up to the hard limit);
+/// many systems start processes at 1,024.
+fn raise_open_files(needed: u64) -> anyhow::Result<()> {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current.is_none_or(|current| current >= needed) {
+        return Ok(());
+    }
+    anyhow::ensure!(
+        limit.maximum.is_none_or(|maximum| maximum >= needed),
+        "{needed} open files needed (streams and connections), but the hard limit is {:?}; \
+         lower --streams or raise it (ulimit -Hn)",
+        limit.maximum
+    );
+    setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: Some(needed),
+            maximum: limit.maximum,
+        },
+    )
+    .context("cannot raise the open-file limit")
+}
+
 /// Runs `task(0..count)`, as many at a time as there are cores: signing up and logging
 /// in hash passwords, which is CPU-bound, and each hash in flight holds 19 MiB of the
 /// server's memory, which would otherwise show in every row's peak RSS.
@@ -550,7 +586,7 @@ where
 
 /// 25 rows A to Y of 40 seats, 1,000 in all: aisles after places 10 and 30, four
 /// wheelchair places in row A, rows P to R premium, two blocked places in row M (M20
-/// and M22, even seat numbers, so the odd seats the bench books never hit them).
+/// and M22), which stay unbooked when the show is sold out.
 fn layout_1000() -> serde_json::Value {
     ('A'..='Y')
         .map(|label| {
@@ -569,42 +605,101 @@ fn layout_1000() -> serde_json::Value {
         .collect()
 }
 
-/// 50 flat shows of 1,000 seats, each with 100 seats booked, the first (whose seat map
-/// is read) with 500; and one show on a 1,000-seat layout with 500 booked. Every other
-/// seat is booked, so the maps alternate booked and free. Returns the first flat show's
-/// id and the layout show's.
+/// The shows the read workload reads: 50 flat shows of 1,000 seats (the first page of
+/// the list) and one show on a 1,000-seat layout.
+struct ReadShows {
+    listed: Vec<i64>,
+    layout: i64,
+}
+
+impl ReadShows {
+    fn all(&self) -> Vec<i64> {
+        self.listed.iter().copied().chain([self.layout]).collect()
+    }
+}
+
+/// 50 flat shows of 1,000 seats and one show on a 1,000-seat layout, none booked.
 async fn prepare_reads(
     api: &Api,
     shows: &mut Shows,
     first_start: DateTime<Utc>,
-    users: &[User],
-) -> anyhow::Result<(i64, i64)> {
-    let mut ids = Vec::with_capacity(50);
-    for _ in 0..50 {
-        ids.push(shows.create(first_start, 1_000).await?);
-    }
+) -> anyhow::Result<ReadShows> {
+    let listed = shows.create_many(first_start, 1_000, 50).await?;
     let screen = api
         .create_screen(&shows.staff, "Bench 1000", layout_1000())
         .await?;
     // A month later than the listed ones: not on the list's first page.
-    let layout_show = shows
+    let layout = shows
         .create_on(first_start + chrono::Duration::days(30), screen)
         .await?;
-    let mut requests = Vec::new();
-    for (i, &show) in ids.iter().chain([&layout_show]).enumerate() {
-        let booked = if i == 0 || show == layout_show {
-            500
-        } else {
-            100
-        };
-        // Every other seat, in requests of 10, so the map alternates booked and free.
-        let seats: Vec<i32> = (0..booked).map(|k| 2 * k + 1).collect();
-        for chunk in seats.chunks(10) {
-            requests.push((show, chunk.to_vec()));
-        }
+    Ok(ReadShows { listed, layout })
+}
+
+/// The list, the first flat show's seat map and the layout show's, one after the other,
+/// each for the full duration; `state` ("empty", "sold out") names the rows.
+#[allow(clippy::too_many_arguments)]
+async fn measure_reads(
+    ctx: &Run<'_>,
+    server: &Server,
+    client: &reqwest::Client,
+    reads: &ReadShows,
+    users: &[User],
+    checker: &Checker,
+    report: &mut Report,
+    state: &str,
+) -> anyhow::Result<()> {
+    let first = reads.listed.first().context("no show was created")?;
+    let plans = [
+        ("read: 50-show list", "/api/shows/?limit=50".to_owned()),
+        ("read: seat map", format!("/api/shows/{first}/seats/")),
+        (
+            "read: layout seat map",
+            format!("/api/shows/{}/seats/", reads.layout),
+        ),
+    ];
+    for (name, path) in plans {
+        let name = format!("{name}, {state}");
+        let plan = Plan::Get { path };
+        measure(
+            ctx, server, client, &plan, users, checker, report, &name, None,
+        )
+        .await?;
     }
+    Ok(())
+}
+
+/// Books every free seat of the read shows through the API, 10 adjacent seats a request
+/// from the users in turn, then makes sure they are sold out: in the database, and in
+/// the service's list and seat maps (which show others' changes within a second).
+async fn sell_out(
+    api: &Api,
+    staff: &str,
+    reads: &ReadShows,
+    users: &[User],
+    checker: &Checker,
+) -> anyhow::Result<()> {
+    let mut requests = Vec::new();
+    let mut seats_total = 0;
+    for show in reads.all() {
+        // Free seats as the map says, so the layout's blocked seats are left out.
+        let map = api.get(staff, &format!("/api/shows/{show}/seats/")).await?;
+        let free: Vec<i32> = map
+            .as_array()
+            .context("the seat map is not a list")?
+            .iter()
+            .filter(|seat| seat["status"] == "available")
+            .filter_map(|seat| seat["seat_number"].as_i64())
+            .map(|n| n as i32)
+            .collect();
+        seats_total += free.len();
+        requests.extend(free.chunks(10).map(|chunk| (show, chunk.to_vec())));
+    }
+    eprintln!(
+        "bench: selling out the read shows: {seats_total} seats in {} requests",
+        requests.len()
+    );
     let mut tasks = tokio::task::JoinSet::new();
-    let limit = Arc::new(tokio::sync::Semaphore::new(8));
+    let limit = Arc::new(tokio::sync::Semaphore::new(users.len().clamp(1, 32)));
     for (n, (show, seats)) in requests.into_iter().enumerate() {
         let (api, limit) = (api.clone(), limit.clone());
         let token = users[n % users.len()].token.clone();
@@ -616,8 +711,159 @@ async fn prepare_reads(
     while let Some(joined) = tasks.join_next().await {
         joined.context("a booking task panicked")??;
     }
-    let first = ids.first().copied().context("no show was created")?;
-    Ok((first, layout_show))
+    let all = reads.all();
+    let confirmed = checker.confirmed(&all).await?;
+    anyhow::ensure!(
+        confirmed == seats_total as i64,
+        "selling out: {seats_total} seats booked but {confirmed} confirmed in the database"
+    );
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        match still_free(api, staff, reads).await? {
+            None => return Ok(()),
+            Some(problem) if Instant::now() > deadline => {
+                anyhow::bail!("the read shows are not sold out: {problem}")
+            }
+            Some(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// What the service still shows as free on the read shows, if anything: the list must
+/// be exactly the 50 listed shows, each with no available seat, and no seat map may
+/// have a seat that is neither booked nor blocked.
+async fn still_free(api: &Api, staff: &str, reads: &ReadShows) -> anyhow::Result<Option<String>> {
+    let list = api.get(staff, "/api/shows/?limit=50").await?;
+    let list = list.as_array().context("the show list is not a list")?;
+    let ids: Vec<i64> = list.iter().filter_map(|show| show["id"].as_i64()).collect();
+    if ids != reads.listed {
+        return Ok(Some(format!(
+            "the list's first page is {ids:?}, not the read shows"
+        )));
+    }
+    if let Some(show) = list.iter().find(|show| show["available_seats"] != 0) {
+        return Ok(Some(format!(
+            "show {} lists {} available seats",
+            show["id"], show["available_seats"]
+        )));
+    }
+    for show in reads.all() {
+        let map = api.get(staff, &format!("/api/shows/{show}/seats/")).await?;
+        let map = map.as_array().context("the seat map is not a list")?;
+        let open = map
+            .iter()
+            .filter(|seat| seat["status"] != "booked" && seat["status"] != "blocked")
+            .count();
+        if open > 0 {
+            return Ok(Some(format!(
+                "show {show}'s seat map has {open} seats neither booked nor blocked"
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// The live workload: `hot` without streams on a show of its own, then `--streams`
+/// subscribers on a second show (all with their snapshot before any booking) and `hot`
+/// booking that show, each 201's seats and time recorded; then every subscriber must
+/// have received every booked seat. The server's VmRSS is read before the streams
+/// open, once they are open, and at its peak while `hot` runs with them.
+#[allow(clippy::too_many_arguments)]
+async fn measure_live(
+    ctx: &Run<'_>,
+    server: &Server,
+    client: &reqwest::Client,
+    shows: &mut Shows,
+    first_start: DateTime<Utc>,
+    users: &[User],
+    checker: &Checker,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let backend = ctx.backend;
+    let streams = ctx.args.streams;
+    let hot = |show: i64, record: Option<Arc<SeatTimes>>| Plan::Book {
+        shows: Arc::from(vec![show]),
+        seats: LIVE_SHOW_SEATS,
+        run: 1..=1,
+        record,
+    };
+    let baseline_name = "live: hot, no streams";
+    let baseline = hot(shows.create(first_start, LIVE_SHOW_SEATS).await?, None);
+    measure(
+        ctx,
+        server,
+        client,
+        &baseline,
+        users,
+        checker,
+        report,
+        baseline_name,
+        None,
+    )
+    .await?;
+
+    let show = shows.create(first_start, LIVE_SHOW_SEATS).await?;
+    let times = Arc::new(SeatTimes::new(LIVE_SHOW_SEATS));
+    let rss_before_kib = server.rss_kib().ok();
+    eprintln!("bench: {backend}: opening {streams} seat streams on show {show}");
+    let tokens: Vec<String> = users.iter().map(|user| user.token.clone()).collect();
+    let subscribers = match Subscribers::connect(
+        server.base.trim_start_matches("http://"),
+        &format!("/api/shows/{show}/seats/stream/"),
+        &tokens,
+        streams,
+        LIVE_SHOW_SEATS as usize,
+        times.clone(),
+    )
+    .await
+    {
+        Ok(subscribers) => subscribers,
+        Err(error) => {
+            report.failures.push(format!("{backend} live: {error:#}"));
+            return Ok(());
+        }
+    };
+    eprintln!(
+        "bench: {backend}: {streams} streams open in {:?}",
+        subscribers.connected_in
+    );
+    let rss_open_kib = server.rss_kib().ok();
+    let sampler = RssSampler::start(server.pid());
+    let name = format!("live: hot, {} streams", report::count(streams as f64));
+    let measured = measure(
+        ctx,
+        server,
+        client,
+        &hot(show, Some(times)),
+        users,
+        checker,
+        report,
+        &name,
+        None,
+    )
+    .await;
+    let rss_peak_kib = sampler.stop().await;
+    measured?;
+    let events = subscribers.finish(LIVE_GRACE).await?;
+    if events.errors() > 0 {
+        report.failures.push(format!(
+            "{backend} live: {} missing events, {} unexpected, {} stream errors; first: {}",
+            events.missing,
+            events.unexpected,
+            events.stream_errors,
+            events.first_error.as_deref().unwrap_or("-")
+        ));
+    }
+    report.live.push(Live {
+        backend,
+        events,
+        rss_before_kib,
+        rss_open_kib,
+        rss_peak_kib,
+        baseline: baseline_name.to_owned(),
+        with_streams: name,
+    });
+    Ok(())
 }
 
 /// pgbench on fresh 10,000-seat shows: the seed's whole-show lock, then the service's
@@ -752,7 +998,7 @@ async fn measure(
     users: &[User],
     checker: &Checker,
     report: &mut Report,
-    name: &'static str,
+    name: &str,
     exact_bookings: Option<i64>,
 ) -> anyhow::Result<()> {
     let backend = ctx.backend;
@@ -795,7 +1041,7 @@ async fn measure(
     let peak_rss_kib = server.peak_rss_kib().ok();
     report.rows.push(Row {
         backend,
-        workload: name,
+        workload: name.to_owned(),
         booking: matches!(plan, Plan::Book { .. } | Plan::Checkout { .. }),
         outcome,
         peak_rss_kib,

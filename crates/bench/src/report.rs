@@ -1,5 +1,5 @@
 //! The printed result: one Markdown table, one row per backend and workload, then the
-//! checkout steps and the ceiling lines.
+//! checkout steps, the live streams, the ceiling lines and the targets met or missed.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::ceiling::{PgbenchRun, Script, ShowLock};
 use crate::cpu::Split;
 use crate::db::Backend;
+use crate::live::Events;
 use crate::load::Outcome;
 
 /// The after-run database check of a row.
@@ -20,7 +21,7 @@ pub enum Check {
 
 pub struct Row {
     pub backend: Backend,
-    pub workload: &'static str,
+    pub workload: String,
     pub booking: bool,
     pub outcome: Outcome,
     /// The server's VmHWM after this workload (peak since it started).
@@ -40,10 +41,45 @@ pub struct Memory {
     pub users: usize,
 }
 
+/// One live run: what the subscribers saw, the server's memory around the streams, and
+/// the names of its two `hot` rows.
+pub struct Live {
+    pub backend: Backend,
+    pub events: Events,
+    /// VmRSS before the streams opened, once they were all open, and at its highest
+    /// while `hot` booked with them open.
+    pub rss_before_kib: Option<u64>,
+    pub rss_open_kib: Option<u64>,
+    pub rss_peak_kib: Option<u64>,
+    pub baseline: String,
+    pub with_streams: String,
+}
+
+impl Live {
+    /// What the streams added to the server's resident memory: the larger of "open" and
+    /// "while booking", over "before".
+    pub fn added_kib(&self) -> Option<i64> {
+        let before = self.rss_before_kib? as i64;
+        let after = self.rss_open_kib.max(self.rss_peak_kib)? as i64;
+        Some(after - before)
+    }
+}
+
+/// The read targets: requests/s of each read, empty and sold out alike.
+const LIST_TARGET: f64 = 10_000.0;
+const SEAT_MAP_TARGET: f64 = 5_000.0;
+/// Sold out counts as "the same" as empty down to this share.
+const SAME_SHARE: f64 = 0.9;
+/// The live targets.
+const DELAY_P99_TARGET_MS: f64 = 100.0;
+const STREAMS_RSS_TARGET_MIB: f64 = 32.0;
+const HOT_SHARE_TARGET: f64 = 0.8;
+
 #[derive(Default)]
 pub struct Report {
     pub rows: Vec<Row>,
     pub memory: Vec<Memory>,
+    pub live: Vec<Live>,
     pub ceilings: Vec<PgbenchRun>,
     pub argon2: Option<(f64, usize)>,
     pub failures: Vec<String>,
@@ -61,7 +97,7 @@ fn ms(micros: u64) -> String {
 }
 
 /// 12345.6 → "12,346".
-fn count(value: f64) -> String {
+pub fn count(value: f64) -> String {
     let digits = format!("{:.0}", value.max(0.0));
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -88,7 +124,9 @@ impl Report {
              latencies in ms; peak RSS in MiB (the server's VmHWM after the workload); \
              ready: ms from process start to the first 200 from /ready/ on a migrated database; \
              CPU: % of all cores used by the server / the load generator / everything else (the database) during the workload; \
-             checkout: requests are its holds and confirms, bookings the seats confirmed, conflicts 409 `seat_taken` to a hold.\n",
+             checkout: requests are its holds and confirms, bookings the seats confirmed, conflicts 409 `seat_taken` to a hold; \
+             reads: empty, then with every seat of the read shows booked (sold out); \
+             live: `hot` on a show of its own, then `hot` on a show with the seat streams open.\n",
             duration.as_secs_f64()
         );
         out.push_str(
@@ -203,6 +241,9 @@ impl Report {
                 steps.releases,
             );
         }
+        for live in &self.live {
+            self.live_line(&mut out, live);
+        }
         if let Some(checkout) = ceiling(Script::Checkout) {
             let _ = writeln!(
                 out,
@@ -264,7 +305,174 @@ impl Report {
             }
             out.push_str(".\n");
         }
+        self.targets(&mut out);
         out
+    }
+
+    fn rate(&self, backend: Backend, workload: &str) -> Option<f64> {
+        self.row(backend, workload)
+            .map(|row| row.outcome.per_second(row.outcome.requests))
+    }
+
+    fn live_line(&self, out: &mut String, live: &Live) {
+        let e = &live.events;
+        let mib =
+            |kib: Option<u64>| kib.map_or("?".into(), |k| format!("{:.1}", k as f64 / 1024.0));
+        let plus = |kib: Option<u64>| match (kib, live.rss_before_kib) {
+            (Some(now), Some(before)) => {
+                format!("{:+.1}", (now as f64 - before as f64) / 1024.0)
+            }
+            _ => "?".into(),
+        };
+        let _ = write!(
+            out,
+            "- live on {}: {} streams on one 10,000-seat show, every snapshot received in {:.1} s; \
+             {} seats booked (201) while they were open, so {} `booked` arrivals expected: {} arrived, \
+             **{} missing**, {} unexpected, {} stream errors{}; delay from a booking's 201 to the \
+             seat's event at each subscriber p50 / p99 / max: **{} / {} / {} ms** ({} arrivals came \
+             before the bench had read the 201, counted as 0); {} heartbeats; server RSS {} MiB before \
+             the streams, {} MiB ({}) with them open, at most {} MiB ({}) while booking",
+            live.backend,
+            count(e.streams as f64),
+            e.connected_in.as_secs_f64(),
+            count(e.booked as f64),
+            count(e.expected as f64),
+            count(e.arrived as f64),
+            count(e.missing as f64),
+            count(e.unexpected as f64),
+            count(e.stream_errors as f64),
+            e.first_error
+                .as_deref()
+                .map_or(String::new(), |first| format!(" (first: {first})")),
+            ms(e.delays.value_at_quantile(0.5)),
+            ms(e.delays.value_at_quantile(0.99)),
+            ms(e.delays.max()),
+            count(e.early as f64),
+            count(e.heartbeats as f64),
+            mib(live.rss_before_kib),
+            mib(live.rss_open_kib),
+            plus(live.rss_open_kib),
+            mib(live.rss_peak_kib),
+            plus(live.rss_peak_kib),
+        );
+        if let (Some(without), Some(with)) = (
+            self.rate(live.backend, &live.baseline),
+            self.rate(live.backend, &live.with_streams),
+        ) {
+            let _ = write!(
+                out,
+                "; hot with the streams ÷ hot without: {} ÷ {} requests/s = **{:.0} %**",
+                count(with),
+                count(without),
+                100.0 * with / without.max(1e-9)
+            );
+        }
+        out.push_str(".\n");
+    }
+
+    /// One line per target and backend that was measured, with its verdict.
+    fn targets(&self, out: &mut String) {
+        let mut lines = Vec::new();
+        let verdict = |met: bool| if met { "met" } else { "**missed**" };
+        for backend in [Backend::Postgres, Backend::Sqlite] {
+            let rate = |name: &str, state: &str| self.rate(backend, &format!("{name}, {state}"));
+            let reads = [
+                ("50-show list", "read: 50-show list", LIST_TARGET),
+                ("seat map", "read: seat map", SEAT_MAP_TARGET),
+                ("layout seat map", "read: layout seat map", SEAT_MAP_TARGET),
+            ];
+            for (label, name, target) in reads {
+                let (Some(empty), Some(sold_out)) = (rate(name, "empty"), rate(name, "sold out"))
+                else {
+                    continue;
+                };
+                lines.push((
+                    backend,
+                    format!("{label} ≥ {} req/s, empty and sold out", count(target)),
+                    format!("{} / {}", count(empty), count(sold_out)),
+                    verdict(empty >= target && sold_out >= target),
+                ));
+                let share = sold_out / empty.max(1e-9);
+                lines.push((
+                    backend,
+                    format!(
+                        "{label} sold out as fast as empty (≥ {:.0} %)",
+                        100.0 * SAME_SHARE
+                    ),
+                    format!("{:.0} %", 100.0 * share),
+                    verdict(share >= SAME_SHARE),
+                ));
+            }
+            let reads: Vec<&Row> = self
+                .rows
+                .iter()
+                .filter(|r| r.backend == backend && r.workload.starts_with("read: "))
+                .collect();
+            if !reads.is_empty() {
+                let errors: u64 = reads.iter().map(|r| r.outcome.errors).sum();
+                lines.push((
+                    backend,
+                    "reads: zero errors".into(),
+                    count(errors as f64),
+                    verdict(errors == 0),
+                ));
+            }
+            for live in self.live.iter().filter(|l| l.backend == backend) {
+                let e = &live.events;
+                let p99 = e.delays.value_at_quantile(0.99) as f64 / 1000.0;
+                lines.push((
+                    backend,
+                    format!(
+                        "live: delay p99 < {DELAY_P99_TARGET_MS:.0} ms, {} streams",
+                        count(e.streams as f64)
+                    ),
+                    format!("{} ms", ms(e.delays.value_at_quantile(0.99))),
+                    verdict(e.arrived > 0 && p99 < DELAY_P99_TARGET_MS),
+                ));
+                lines.push((
+                    backend,
+                    "live: no missing event, no stream error".into(),
+                    format!(
+                        "{} missing, {} unexpected, {} stream errors",
+                        count(e.missing as f64),
+                        count(e.unexpected as f64),
+                        count(e.stream_errors as f64)
+                    ),
+                    verdict(e.errors() == 0),
+                ));
+                if let Some(added) = live.added_kib() {
+                    let mib = added as f64 / 1024.0;
+                    lines.push((
+                        backend,
+                        format!("live: streams add ≤ {STREAMS_RSS_TARGET_MIB:.0} MiB RSS"),
+                        format!("{mib:+.1} MiB"),
+                        verdict(mib <= STREAMS_RSS_TARGET_MIB),
+                    ));
+                }
+                if let (Some(without), Some(with)) = (
+                    self.rate(backend, &live.baseline),
+                    self.rate(backend, &live.with_streams),
+                ) {
+                    let share = with / without.max(1e-9);
+                    lines.push((
+                        backend,
+                        format!(
+                            "live: hot with the streams ≥ {:.0} % of hot",
+                            100.0 * HOT_SHARE_TARGET
+                        ),
+                        format!("{:.0} %", 100.0 * share),
+                        verdict(share >= HOT_SHARE_TARGET),
+                    ));
+                }
+            }
+        }
+        if lines.is_empty() {
+            return;
+        }
+        out.push_str("\n| backend | target | measured | |\n|---|---|--:|---|\n");
+        for (backend, target, measured, verdict) in lines {
+            let _ = writeln!(out, "| {backend} | {target} | {measured} | {verdict} |");
+        }
     }
 }
 

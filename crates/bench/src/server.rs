@@ -142,14 +142,12 @@ impl Server {
 
     /// The process's peak resident set (VmHWM), in KiB.
     pub fn peak_rss_kib(&self) -> anyhow::Result<u64> {
-        let path = format!("/proc/{}/status", self.pid);
-        let status =
-            std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmHWM:"))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-            .with_context(|| format!("no VmHWM line in {path}"))
+        status_kib(self.pid, "VmHWM")
+    }
+
+    /// The process's resident set now (VmRSS), in KiB.
+    pub fn rss_kib(&self) -> anyhow::Result<u64> {
+        status_kib(self.pid, "VmRSS")
     }
 
     /// The end of the server's log, for error messages.
@@ -170,6 +168,48 @@ impl Server {
             }
         }
         self.child.kill().await.context("cannot kill the server")
+    }
+}
+
+/// A `kB` field of /proc/<pid>/status.
+fn status_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
+    let path = format!("/proc/{pid}/status");
+    let status = std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .with_context(|| format!("no {field} line in {path}"))
+}
+
+/// The highest VmRSS of a process, read every 20 ms until stopped: VmHWM only grows
+/// over the whole run, this is the peak of one stretch of it.
+pub struct RssSampler {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Option<u64>>,
+}
+
+impl RssSampler {
+    pub fn start(pid: u32) -> Self {
+        let (stop, mut stopped) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
+            let mut peak = None;
+            loop {
+                if let Ok(kib) = status_kib(pid, "VmRSS") {
+                    peak = peak.max(Some(kib));
+                }
+                tokio::select! {
+                    _ = &mut stopped => return peak,
+                    _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+                }
+            }
+        });
+        Self { stop, task }
+    }
+
+    pub async fn stop(self) -> Option<u64> {
+        let _ = self.stop.send(());
+        self.task.await.ok().flatten()
     }
 }
 

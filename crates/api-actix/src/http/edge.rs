@@ -9,7 +9,7 @@ use std::panic::AssertUnwindSafe;
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::{HttpMessage, HttpResponse, ResponseError};
 use futures_util::future::LocalBoxFuture;
 use futures_util::FutureExt;
 
@@ -116,8 +116,14 @@ pub fn refuse_content_encoding(req: &ServiceRequest) -> Option<HttpResponse> {
 /// Routes HEAD as GET: actix serves only the methods a route names. The answer keeps
 /// GET's status and headers, `Content-Length` included, and actix's HTTP layer leaves
 /// the body out, because it noted the method when it parsed the request.
+/// A response that never ends (a stream) checks [`HeadRequest`] to end at once.
 pub fn head_as_get(req: &mut ServiceRequest) {
     if req.method() == Method::HEAD {
         req.head_mut().method = Method::GET;
+        req.extensions_mut().insert(HeadRequest);
     }
 }
+
+/// Marks a request that came as HEAD and is routed as GET.
+#[derive(Debug, Clone, Copy)]
+pub struct HeadRequest;

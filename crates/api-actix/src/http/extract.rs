@@ -13,6 +13,7 @@ use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw, Either, Respo
 use paperclip::v2::schema::Apiv2Schema;
 use serde::Serialize;
 
+use crate::http::answers::Answer;
 use crate::http::ApiError;
 use crate::state::AppState;
 
@@ -105,6 +106,47 @@ impl<T: Apiv2Schema> Apiv2Schema for Listed<T> {
 
     fn raw_schema() -> DefaultSchemaRaw {
         Vec::<T>::raw_schema()
+    }
+}
+
+/// A list answered from [`crate::http::answers`]: the bytes `Listed<T>` wrote.
+pub struct KeptList<T>(pub Answer, pub std::marker::PhantomData<T>);
+
+impl<T> Responder for KeptList<T> {
+    type Body = BoxBody;
+
+    fn respond_to(self, _: &HttpRequest) -> HttpResponse<BoxBody> {
+        HttpResponse::Ok()
+            .insert_header(("X-Total-Count", self.0.total.to_string()))
+            .insert_header(actix_web::http::header::ContentType::json())
+            .body(self.0.body)
+    }
+}
+
+impl<T: Serialize> Listed<T> {
+    /// The bytes this list answers with, to keep.
+    pub fn answer(&self) -> Result<Answer, ApiError> {
+        let body = serde_json::to_vec(&self.0).map_err(|e| ApiError::internal(e.to_string()))?;
+        Ok(Answer {
+            body: body.into(),
+            total: self.1,
+        })
+    }
+}
+
+impl<T: Apiv2Schema> Apiv2Schema for KeptList<T> {
+    fn name() -> Option<String> {
+        None
+    }
+
+    fn raw_schema() -> DefaultSchemaRaw {
+        Vec::<T>::raw_schema()
+    }
+}
+
+impl<T: Apiv2Schema> OperationModifier for KeptList<T> {
+    fn update_response(op: &mut DefaultOperationRaw) {
+        Listed::<T>::update_response(op);
     }
 }
 

@@ -2,6 +2,7 @@
 //! limits, idempotent retries, the OpenAPI documents as served, and the edge's own
 //! middleware (panics, encodings, HEAD).
 
+pub mod answers;
 pub mod edge;
 pub mod errors;
 pub mod extract;

@@ -638,3 +638,44 @@ async fn postgres_two_server_processes_share_every_change() {
     assert!(booked_at.elapsed() < Duration::from_secs(1));
     assert_eq!(changes(&event), pairs(&[(5, "booked")]));
 }
+
+/// The request log of a real process names the stream's path, never its query: the
+/// token in `access_token` stays out of the logs, accepted or refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_token_in_the_query_is_never_logged() {
+    let db = TestDatabase::new(Backend::Postgres).await;
+    let url = db.url.clone();
+    let app = TestApp::spawn_on(db, |_| {}).await;
+    let (_, show) = app.show_with_staff(5).await;
+    let ann = app.user_token("ann").await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    let server = ServerProcess::spawn(&url, &[("APP__LOG__LEVEL", "info")], Some(&log));
+    server.wait_ready().await;
+    let path = format!("{}/api/shows/{show}/seats/stream/", server.address);
+    let accepted = app
+        .client
+        .get(format!("{path}?access_token={ann}"))
+        .send()
+        .await
+        .unwrap();
+    let mut stream = Stream::of(accepted);
+    assert_eq!(stream.expect(SOON).await.kind, "snapshot");
+    drop(stream);
+    let refused = app
+        .client
+        .get(format!("{path}?access_token={ann}x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    drop(server);
+    let written = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        written.contains("seats/stream"),
+        "the requests were logged: {written}"
+    );
+    let signature = ann.rsplit('.').next().unwrap();
+    assert!(!written.contains(signature), "the token was logged");
+    assert!(!written.contains("access_token"), "the query was logged");
+}

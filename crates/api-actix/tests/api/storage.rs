@@ -235,7 +235,25 @@ async fn full_disk_gives_503_storage_unavailable_changes_nothing_and_recovers() 
     assert_eq!(signup().await.unwrap().status(), StatusCode::CREATED);
     assert_eq!(edit().await.unwrap().status(), StatusCode::OK);
     assert_eq!(create().await.unwrap().status(), StatusCode::CREATED);
-    assert_eq!(app.booked_seats(&token, show).await, vec![1]);
+    // Read where it was written: on SQLite, the one process that owns the database
+    // learns of its writes at once, another one only at its next re-read.
+    let seats: Value = client
+        .get(format!("{base}/api/shows/{show}/seats/"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let booked: Vec<&Value> = seats
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|seat| seat["status"] == "booked")
+        .map(|seat| &seat["seat_number"])
+        .collect();
+    assert_eq!(booked, [&json!(1)]);
 }
 
 /// Another process holds SQLite's write lock: every booking waits in this process's

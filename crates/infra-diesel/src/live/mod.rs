@@ -85,6 +85,9 @@ struct Inner {
     /// an earlier one) is not resumed from.
     epoch: u64,
     counter: AtomicU64,
+    /// Counts whatever may change a read's answer: every event, every change of the
+    /// catalogue, of following, or of the cached shows.
+    version: AtomicU64,
     shows: Mutex<HashMap<i64, Arc<ShowLive>>>,
     catalogue: Mutex<Catalogue>,
     /// Whether the cache follows every committed change: set once the feed runs and has
@@ -266,6 +269,7 @@ impl SeatFeed {
                 // 20 bits, so that ids stay below 2^52 (exact in JavaScript).
                 epoch: (origin >> 44) << 32,
                 counter: AtomicU64::new(0),
+                version: AtomicU64::new(0),
                 shows: Mutex::default(),
                 catalogue: Mutex::default(),
                 following: AtomicBool::new(false),
@@ -299,6 +303,37 @@ impl SeatFeed {
         self.inner.following.load(Ordering::Acquire)
     }
 
+    pub(super) fn set_following(&self, following: bool) {
+        self.inner.following.store(following, Ordering::Release);
+        self.bump();
+    }
+
+    fn bump(&self) {
+        self.inner.version.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A number that changes whenever the answer to any read of shows may have changed,
+    /// here or, once heard, in another process; `None` while the feed does not follow.
+    /// An answer computed after reading `Some(v)` may be reused while this is still `v`.
+    pub fn version(&self) -> Option<u64> {
+        let version = self.inner.version.load(Ordering::Acquire);
+        self.is_following().then_some(version)
+    }
+
+    /// Like [`Self::version`], for one show's seat map only: the id of its last event,
+    /// with the catalogue's generation; `None` while the show is not cached or the feed
+    /// does not follow.
+    pub fn seats_version(&self, show: i64) -> Option<(u64, u64)> {
+        if !self.is_following() {
+            return None;
+        }
+        let generation = lock(&self.inner.catalogue).generation;
+        let live = self.cached(show)?;
+        let mut state = live.lock();
+        state.used_at = Some(Instant::now());
+        (state.info.is_some() && state.claims_loaded).then_some((state.last_id, generation))
+    }
+
     fn now(&self) -> NaiveDateTime {
         to_naive(self.inner.clock.now())
     }
@@ -324,6 +359,7 @@ impl SeatFeed {
             kind,
         });
         state.last_id = change.id;
+        self.bump();
         if state.kept.len() == KEPT_EVENTS {
             if let Some(old) = state.kept.pop_front() {
                 state.floor = old.id;
@@ -411,6 +447,7 @@ impl SeatFeed {
         catalogue.shows = None;
         catalogue.generation += 1;
         drop(catalogue);
+        self.bump();
         // A show's movie title or screen may have changed with it.
         for live in lock(&self.inner.shows).values() {
             live.lock().info = None;
@@ -815,13 +852,20 @@ impl SeatFeed {
 
     fn drop_idle(&self) {
         let now = Instant::now();
-        lock(&self.inner.shows).retain(|_, live| {
+        let mut shows = lock(&self.inner.shows);
+        let before = shows.len();
+        shows.retain(|_, live| {
             live.events.receiver_count() > 0
                 || live
                     .lock()
                     .used_at
                     .is_some_and(|at| now.duration_since(at) < IDLE_AFTER)
         });
+        // A dropped show no longer hears its changes: what was read of it is void.
+        if shows.len() != before {
+            drop(shows);
+            self.bump();
+        }
     }
 }
 

@@ -6,7 +6,6 @@
 //! of notifying transactions, which would cap bookings at one commit's flush at a time.
 //! The publisher batches what it has, on a connection with `synchronous_commit = off`.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use diesel::sql_types::Text;
@@ -49,7 +48,7 @@ pub(super) fn follow_if_current(feed: &SeatFeed, generation: u64) -> bool {
         Database::Sqlite { .. } => true,
     };
     if current {
-        feed.inner.following.store(true, Ordering::Release);
+        feed.set_following(true);
     }
     current
 }
@@ -189,7 +188,7 @@ async fn listen(feed: SeatFeed, url: String) {
             {
                 let mut link = lock(&feed.inner.link);
                 *link += 1;
-                feed.inner.following.store(false, Ordering::Release);
+                feed.set_following(false);
             }
             tracing::warn!("seat feed lost its listener connection; reconnecting");
         }

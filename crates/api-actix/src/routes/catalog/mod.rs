@@ -9,12 +9,15 @@ pub use stream::seat_stream;
 
 use actix_web::body::BoxBody;
 use actix_web::{HttpRequest, HttpResponse, Responder};
-use domain::SeatMap;
+use std::marker::PhantomData;
+
+use actix_web::web::Bytes;
 use paperclip::actix::{api_v2_operation, web, CreatedJson, NoContent, OperationModifier};
 use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw, Either, Response};
 use paperclip::v2::schema::Apiv2Schema;
 
-use crate::http::extract::{Authenticated, Listed};
+use crate::http::answers::Answer;
+use crate::http::extract::{Authenticated, KeptList, Listed};
 use crate::http::ApiError;
 use crate::state::AppState;
 use dto::*;
@@ -113,12 +116,22 @@ pub async fn list_shows(
     state: web::Data<AppState>,
     _caller: Authenticated,
     query: web::Query<ShowsQuery>,
-) -> Result<Listed<ShowResponse>, ApiError> {
-    let listing = state
-        .catalog
-        .list_shows(query.into_inner().into_domain())
-        .await?;
-    Ok(Listed::from_listing(listing))
+) -> Result<KeptList<ShowResponse>, ApiError> {
+    let key = format!("{:?}", *query);
+    let version = state.live.version();
+    let answer = match state.answers.show_list(&key, version) {
+        Some(answer) => answer,
+        None => {
+            let listing = state
+                .catalog
+                .list_shows(query.into_inner().into_domain())
+                .await?;
+            let answer = Listed::<ShowResponse>::from_listing(listing).answer()?;
+            state.answers.keep_show_list(key, version, answer.clone());
+            answer
+        }
+    };
+    Ok(KeptList(answer, PhantomData))
 }
 
 /// Get a show
@@ -131,15 +144,16 @@ pub async fn get_show(
     Ok(web::Json(state.catalog.show(*id).await?.into()))
 }
 
-/// A 200 with the seat map, written straight from the show's layout (a map may hold
-/// 10,000 seats).
-pub struct SeatMapJson(SeatMap);
+/// A 200 with the seat map's JSON.
+pub struct SeatMapJson(Bytes);
 
 impl Responder for SeatMapJson {
     type Body = BoxBody;
 
     fn respond_to(self, _: &HttpRequest) -> HttpResponse<BoxBody> {
-        HttpResponse::Ok().json(SeatsBody(&self.0))
+        HttpResponse::Ok()
+            .insert_header(actix_web::http::header::ContentType::json())
+            .body(self.0)
     }
 }
 
@@ -181,8 +195,25 @@ pub async fn seat_map(
     _caller: Authenticated,
     id: web::Path<i64>,
 ) -> Result<SeatMapJson, ApiError> {
-    let (_, seats) = state.catalog.seat_map(*id).await?;
-    Ok(SeatMapJson(seats))
+    let show = *id;
+    let version = state.live.seats_version(show);
+    if let Some(answer) = state.answers.seat_map(show, version) {
+        return Ok(SeatMapJson(answer.body));
+    }
+    let (_, seats) = state.catalog.seat_map(show).await?;
+    // Written straight from the show's layout (a map may hold 10,000 seats).
+    let body = Bytes::from(
+        serde_json::to_vec(&SeatsBody(&seats)).map_err(|e| ApiError::internal(e.to_string()))?,
+    );
+    state.answers.keep_seat_map(
+        show,
+        version,
+        Answer {
+            body: body.clone(),
+            total: 0,
+        },
+    );
+    Ok(SeatMapJson(body))
 }
 
 /// Create a show (staff)

@@ -9,7 +9,7 @@ use actix_web::body::BoxBody;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::web::Bytes;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, Responder};
 use domain::catalog::rules;
 use domain::{AuthUser, SeatChange, SeatChangeKind, ShowSeats};
 use paperclip::actix::{api_v2_operation, web, Apiv2Schema, Apiv2Security, OperationModifier};
@@ -20,6 +20,7 @@ use tokio::sync::broadcast::Receiver;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use super::dto::SeatsBody;
+use crate::http::edge::HeadRequest;
 use crate::http::extract::authenticate_with;
 use crate::http::ApiError;
 use crate::state::{AppState, LiveSeats, SeatSubscription, StreamStart};
@@ -227,9 +228,11 @@ pub struct SeatStream(Events);
 impl Responder for SeatStream {
     type Body = BoxBody;
 
-    fn respond_to(self, _: &HttpRequest) -> HttpResponse<BoxBody> {
-        let frames = futures_util::stream::unfold(self.0, |mut events| async move {
-            let frame = events.next().await?;
+    fn respond_to(self, req: &HttpRequest) -> HttpResponse<BoxBody> {
+        // A HEAD gets GET's headers and no body: the stream would never end.
+        let head = req.extensions().contains::<HeadRequest>();
+        let frames = futures_util::stream::unfold(self.0, move |mut events| async move {
+            let frame = if head { None } else { events.next().await }?;
             Some((Ok::<_, actix_web::Error>(frame), events))
         });
         HttpResponse::Ok()
