@@ -15,6 +15,7 @@ const state = {
   show: null, // the open show
   screen: null, // its screen, for the aisles
   seats: new Map(), // seat_number -> seat of the seat map
+  buttons: new Map(), // seat_number -> its button (a show may have 10,000 seats)
   selected: new Set(),
   hold: null, // the caller's active hold of the open show
   bookings: [],
@@ -227,12 +228,12 @@ async function openShow(id) {
   const ticket = ++state.opening;
   closeFeed();
   history.replaceState(null, '', `#show=${id}`);
-  const show = state.shows.find((s) => s.id === id) || await api('GET', `/api/shows/${id}/`);
-  const [seats, screen, holds] = await Promise.all([
+  const [show, seats, holds] = await Promise.all([
+    api('GET', `/api/shows/${id}/`),
     api('GET', `/api/shows/${id}/seats/`),
-    show.screen ? api('GET', `/api/screens/${show.screen.id}/`) : null,
     api('GET', '/api/holds/?status=ACTIVE'),
   ]);
+  const screen = show.screen && await api('GET', `/api/screens/${show.screen.id}/`);
   if (ticket !== state.opening) return;
   state.show = show;
   state.screen = screen;
@@ -247,6 +248,7 @@ async function openShow(id) {
 
 function buildMap(seats) {
   state.seats = new Map(seats.map((s) => [s.seat_number, s]));
+  state.buttons = new Map();
   const aisles = new Map(((state.screen && state.screen.rows) || []).map((r) => [r.label, new Set(r.aisles_after)]));
   const rows = new Map();
   for (const seat of seats) {
@@ -274,6 +276,7 @@ function buildMap(seats) {
       button.dataset.type = seat.type;
       button.tabIndex = -1;
       button.textContent = seat.type === 'wheelchair' ? '♿' : seat.type === 'blocked' ? '×' : place;
+      state.buttons.set(seat.seat_number, button);
       row.append(button);
       if (after.has(Number(place))) row.append(Object.assign(document.createElement('span'), { className: 'aisle' }));
     }
@@ -303,7 +306,7 @@ function mine(n) {
 
 function paintSeat(n) {
   const seat = state.seats.get(n);
-  const button = $('map').querySelector(`.seat[data-seat="${n}"]`);
+  const button = state.buttons.get(n);
   if (!seat || !button || !state.show) return;
   const own = seat.status === 'held' || seat.status === 'booked' ? mine(n) : '';
   const selected = state.selected.has(n);
@@ -322,11 +325,12 @@ function paintSeat(n) {
 
 // A whole seat map, from the stream's snapshot or a poll.
 function applySnapshot(seats) {
-  const same = seats.length === state.seats.size && seats.every((s) => state.seats.has(s.seat_number));
-  if (!same) {
-    buildMap(seats);
-    return;
-  }
+  const same = seats.length === state.seats.size && seats.every((seat) => {
+    const known = state.seats.get(seat.seat_number);
+    return known && ['row', 'label', 'type', 'category', 'price'].every((key) => known[key] === seat[key]);
+  });
+  // The show changed as a whole (its seats, layout or prices): read it all again.
+  if (!same) return act(null, () => openShow(state.show.id));
   applyChanges(seats);
 }
 
