@@ -1,6 +1,8 @@
 //! The live seat map: a Server-Sent Events stream of one show's seat changes.
 
-use std::collections::VecDeque;
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::fmt::Write as _;
 use std::future::{ready, Ready};
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,25 +10,28 @@ use std::time::Duration;
 use actix_web::body::BoxBody;
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::web::Bytes;
+use actix_web::web::{Bytes, BytesMut};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, Responder};
 use domain::catalog::rules;
 use domain::{AuthUser, SeatChange, SeatChangeKind, ShowSeats};
 use paperclip::actix::{api_v2_operation, web, Apiv2Schema, Apiv2Security, OperationModifier};
 use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw, Either, Response};
 use serde::Deserialize;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::broadcast::Receiver;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use super::dto::SeatsBody;
+use crate::http::answers::{Answer, AnswerCache};
 use crate::http::edge::HeadRequest;
 use crate::http::extract::authenticate_with;
 use crate::http::ApiError;
-use crate::state::{AppState, LiveSeats, SeatSubscription, StreamStart};
+use crate::state::{AppState, LiveSeats, StreamStart};
 
 /// How long a browser waits before reconnecting a dropped stream.
 const RETRY_MS: u32 = 1000;
+/// The least time between two writes to one subscriber; changes meanwhile go together.
+const COALESCE: Duration = Duration::from_millis(25);
 
 #[derive(Debug, Deserialize, Apiv2Schema)]
 pub struct StreamQuery {
@@ -87,29 +92,44 @@ pub async fn seat_stream(
         .get("last-event-id")
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().parse::<u64>().ok());
+    // Read before the subscription: a snapshot at this version may share its bytes.
+    let version = state.live.seats_version(show);
     let subscription = state
         .live
         .subscribe(show, last_id)
         .await?
         .ok_or_else(|| ApiError::not_found("show"))?;
-    Ok(SeatStream(Events::new(
+    let mut events = Events::new(
         show,
-        subscription,
-        last_id,
+        subscription.events,
         state.live.clone(),
+        state.answers.clone(),
         state.heartbeat,
-    )?))
+    );
+    match subscription.start {
+        StreamStart::Snapshot { id, seats } => events.push_snapshot(id, *seats, version)?,
+        StreamStart::Replay(changes) => {
+            events.last_id = last_id.unwrap_or(0);
+            for change in changes {
+                events.push_change(&change);
+            }
+        }
+    }
+    Ok(SeatStream(events))
 }
 
 /// The stream's state: what to send next, and where the changes come from.
 struct Events {
     show: i64,
     /// Frames ready to go, in order.
-    ready: VecDeque<Bytes>,
+    ready: VecDeque<Frame>,
+    /// When the last frame went out: changes wait a moment after it, to go together.
+    sent_at: Instant,
     changes: Receiver<Arc<SeatChange>>,
     /// The id of the last event sent: anything at or below it is already in the map.
     last_id: u64,
     live: Arc<dyn LiveSeats>,
+    answers: Arc<AnswerCache>,
     heartbeat: Interval,
     ended: bool,
 }
@@ -117,41 +137,58 @@ struct Events {
 impl Events {
     fn new(
         show: i64,
-        subscription: SeatSubscription,
-        resumed_from: Option<u64>,
+        changes: Receiver<Arc<SeatChange>>,
         live: Arc<dyn LiveSeats>,
+        answers: Arc<AnswerCache>,
         every: Duration,
-    ) -> Result<Self, ApiError> {
+    ) -> Self {
         let mut heartbeat = tokio::time::interval_at(Instant::now() + every, every);
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut events = Self {
+        Self {
             show,
-            ready: VecDeque::from([Bytes::from(format!("retry: {RETRY_MS}\n\n"))]),
-            changes: subscription.events,
+            ready: VecDeque::from([Frame::Bytes(Bytes::from(format!("retry: {RETRY_MS}\n\n")))]),
+            sent_at: Instant::now(),
+            changes,
             last_id: 0,
             live,
+            answers,
             heartbeat,
             ended: false,
-        };
-        match subscription.start {
-            StreamStart::Snapshot { id, seats } => events.push_snapshot(id, *seats)?,
-            StreamStart::Replay(changes) => {
-                events.last_id = resumed_from.unwrap_or(0);
-                for change in changes {
-                    events.push_change(&change);
-                }
-            }
         }
-        Ok(events)
     }
 
-    fn push_snapshot(&mut self, id: u64, seats: ShowSeats) -> Result<(), ApiError> {
-        let map = rules::seat_map(seats.layout, &seats.show.prices, seats.booked, seats.held)?;
-        let data = serde_json::to_string(&SeatsBody(&map))
-            .map_err(|error| ApiError::internal(error.to_string()))?;
-        self.ready.push_back(Bytes::from(format!(
-            "id: {id}\nevent: snapshot\ndata: {data}\n\n"
-        )));
+    /// Queues the map as event `id`. Its JSON is the seat map's, shared with the seat map
+    /// route and every other subscriber while the show's `version` (read before the
+    /// snapshot was taken) is current.
+    fn push_snapshot(
+        &mut self,
+        id: u64,
+        seats: ShowSeats,
+        version: Option<(u64, u64)>,
+    ) -> Result<(), ApiError> {
+        let version = version.filter(|(last, _)| *last == id);
+        let data = match self.answers.seat_map(self.show, version) {
+            Some(answer) => answer.body,
+            None => {
+                let map =
+                    rules::seat_map(seats.layout, &seats.show.prices, seats.booked, seats.held)?;
+                let body = Bytes::from(
+                    serde_json::to_vec(&SeatsBody(&map))
+                        .map_err(|error| ApiError::internal(error.to_string()))?,
+                );
+                let answer = Answer {
+                    body: body.clone(),
+                    total: 0,
+                };
+                self.answers.keep_seat_map(self.show, version, answer);
+                body
+            }
+        };
+        let head = format!("id: {id}\nevent: snapshot\ndata: ");
+        self.ready.push_back(Frame::Bytes(Bytes::from(head)));
+        self.ready.push_back(Frame::Bytes(data));
+        self.ready
+            .push_back(Frame::Bytes(Bytes::from_static(b"\n\n")));
         self.last_id = id;
         Ok(())
     }
@@ -163,26 +200,16 @@ impl Events {
         }
         self.last_id = change.id;
         match &change.kind {
-            SeatChangeKind::Seats(seats) => {
-                let mut data = String::with_capacity(24 + seats.len() * 40);
-                data.push_str("{\"seats\":[");
-                for (i, (seat, status)) in seats.iter().enumerate() {
-                    if i > 0 {
-                        data.push(',');
-                    }
-                    data.push_str(&format!(
-                        "{{\"seat_number\":{seat},\"status\":\"{}\"}}",
-                        status.as_str()
-                    ));
+            SeatChangeKind::Seats(_) => {
+                let event = RENDERED.with(|rendered| rendered.borrow_mut().event(change));
+                match self.ready.back_mut() {
+                    Some(Frame::Events(events)) => events.extend_from_slice(&event),
+                    _ => self
+                        .ready
+                        .push_back(Frame::Events(BytesMut::from(&event[..]))),
                 }
-                data.push_str("]}");
-                self.ready.push_back(Bytes::from(format!(
-                    "id: {}\nevent: seats\ndata: {data}\n\n",
-                    change.id
-                )));
             }
-            // Marks where a fresh snapshot goes; sent by `next`.
-            SeatChangeKind::Reset => self.ready.push_back(Bytes::new()),
+            SeatChangeKind::Reset => self.ready.push_back(Frame::Reset),
         }
     }
 
@@ -193,33 +220,123 @@ impl Events {
             if self.ended {
                 return None;
             }
-            if let Some(frame) = self.ready.pop_front() {
-                if !frame.is_empty() {
-                    return Some(frame);
-                }
-                // A reset: the show changed as a whole.
-                match self.live.snapshot(self.show).await {
-                    Ok(Some((id, seats))) if id >= self.last_id => {
-                        self.ready.clear();
-                        if self.push_snapshot(id, seats).is_err() {
-                            self.ended = true;
+            match self.ready.pop_front() {
+                Some(Frame::Bytes(bytes)) => return Some(self.sent(bytes)),
+                Some(Frame::Events(events)) => return Some(self.sent(events.freeze())),
+                Some(Frame::Reset) => {
+                    // The show changed as a whole.
+                    let version = self.live.seats_version(self.show);
+                    match self.live.snapshot(self.show).await {
+                        Ok(Some((id, seats))) if id >= self.last_id => {
+                            self.ready.clear();
+                            if self.push_snapshot(id, seats, version).is_err() {
+                                self.ended = true;
+                            }
                         }
+                        // Gone, or not readable now: the client reconnects and learns which.
+                        _ => self.ended = true,
                     }
-                    // Gone, or not readable now: the client reconnects and learns which.
-                    _ => self.ended = true,
+                    continue;
                 }
-                continue;
+                None => {}
             }
             tokio::select! {
                 change = self.changes.recv() => match change {
                     Ok(change) => self.push_change(&change),
                     Err(RecvError::Lagged(_) | RecvError::Closed) => self.ended = true,
                 },
-                _ = self.heartbeat.tick() => return Some(Bytes::from_static(b": keep-alive\n\n")),
+                _ = self.heartbeat.tick() => {
+                    return Some(self.sent(Bytes::from_static(b": keep-alive\n\n")));
+                }
             }
-            self.heartbeat.reset();
+            // A busy show sends one write per subscriber per moment, not one per change:
+            // with 1,000 subscribers, a write per change would cost more than the bookings.
+            tokio::time::sleep_until(self.sent_at + COALESCE).await;
+            loop {
+                match self.changes.try_recv() {
+                    Ok(change) => self.push_change(&change),
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Lagged(_) | TryRecvError::Closed) => {
+                        self.ended = true;
+                        break;
+                    }
+                }
+            }
         }
     }
+
+    fn sent(&mut self, frame: Bytes) -> Bytes {
+        self.sent_at = Instant::now();
+        self.heartbeat.reset();
+        frame
+    }
+}
+
+/// What the stream sends next.
+enum Frame {
+    Bytes(Bytes),
+    /// `seats` events, one after the other.
+    Events(BytesMut),
+    /// A fresh snapshot, read when its turn comes.
+    Reset,
+}
+
+/// The last events rendered on this thread: every subscriber of a show sends the same
+/// bytes for a change, rendered once per worker thread.
+struct Rendered {
+    by_id: HashMap<u64, Bytes>,
+    order: VecDeque<u64>,
+}
+
+const RENDERED_KEPT: usize = 1024;
+
+thread_local! {
+    static RENDERED: RefCell<Rendered> = RefCell::new(Rendered {
+        by_id: HashMap::with_capacity(RENDERED_KEPT),
+        order: VecDeque::with_capacity(RENDERED_KEPT),
+    });
+}
+
+impl Rendered {
+    fn event(&mut self, change: &SeatChange) -> Bytes {
+        if let Some(event) = self.by_id.get(&change.id) {
+            return event.clone();
+        }
+        let event = Bytes::from(render(change));
+        if self.order.len() == RENDERED_KEPT {
+            if let Some(oldest) = self.order.pop_front() {
+                self.by_id.remove(&oldest);
+            }
+        }
+        self.order.push_back(change.id);
+        self.by_id.insert(change.id, event.clone());
+        event
+    }
+}
+
+/// The `seats` event of a change.
+fn render(change: &SeatChange) -> String {
+    let SeatChangeKind::Seats(seats) = &change.kind else {
+        return String::new();
+    };
+    let mut event = String::with_capacity(48 + seats.len() * 40);
+    let _ = write!(
+        event,
+        "id: {}\nevent: seats\ndata: {{\"seats\":[",
+        change.id
+    );
+    for (i, (seat, status)) in seats.iter().enumerate() {
+        if i > 0 {
+            event.push(',');
+        }
+        let _ = write!(
+            event,
+            "{{\"seat_number\":{seat},\"status\":\"{}\"}}",
+            status.as_str()
+        );
+    }
+    event.push_str("]}\n\n");
+    event
 }
 
 /// A 200 `text/event-stream` of [`Events`].
