@@ -177,6 +177,7 @@ pub fn build_app(
         .with_json_spec_v3_at(openapi::V3_PATH)
         .with_swagger_ui_at("/swagger")
         .build()
+        .configure(crate::routes::app_page::configure)
         .service(actix_web::web::resource("/").to(|| async {
             HttpResponse::Found()
                 .insert_header((header::LOCATION, "/swagger/"))

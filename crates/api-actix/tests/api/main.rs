@@ -10,6 +10,7 @@
 mod helpers;
 
 mod accounts;
+mod app_page;
 mod auth_tokens;
 mod bad_input;
 mod booking;
