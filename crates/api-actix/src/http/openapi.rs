@@ -54,6 +54,9 @@ where
 {
     let bytes = |mut doc: Value, version| {
         mark_nullable(&mut doc, version);
+        if version == Version::V3 {
+            errors_as_json(&mut doc);
+        }
         Bytes::from(serde_json::to_vec(&doc).unwrap_or_default())
     };
     app.app_data(web::Data::new(Documents {
@@ -109,6 +112,37 @@ pub fn mark_nullable(doc: &mut Value, version: Version) {
         }
         if let Some(schema) = schemas.and_then(|s| s.get_mut(&name)) {
             visit(schema, version, &mut pending);
+        }
+    }
+}
+
+/// Gives every error response of the OpenAPI 3 document the JSON media type: paperclip
+/// gives it the operation's, and the seat stream's is `text/event-stream`.
+fn errors_as_json(doc: &mut Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for operation in paths.values_mut().filter_map(Value::as_object_mut) {
+        for op in operation.values_mut() {
+            let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            for (status, response) in responses.iter_mut() {
+                if status.starts_with('2') {
+                    continue;
+                }
+                let Some(content) = response.get_mut("content").and_then(Value::as_object_mut)
+                else {
+                    continue;
+                };
+                if content.contains_key("application/json") {
+                    continue;
+                }
+                if let Some(media) = content.values().next().cloned() {
+                    content.clear();
+                    content.insert("application/json".into(), media);
+                }
+            }
         }
     }
 }
@@ -236,5 +270,20 @@ mod tests {
             doc["components"]["schemas"]["A"]["properties"]["at"]["nullable"],
             true
         );
+    }
+
+    #[test]
+    fn error_responses_of_a_stream_are_json() {
+        let media = |kind: &str| json!({ kind: {"schema": {"type": "string"}} });
+        let mut doc = json!({"paths": {"/s": {"get": {"responses": {
+            "200": {"content": media("text/event-stream")},
+            "401": {"content": media("text/event-stream")},
+            "404": {"content": media("application/json")}
+        }}}}});
+        errors_as_json(&mut doc);
+        let responses = &doc["paths"]["/s"]["get"]["responses"];
+        assert_eq!(responses["200"]["content"], media("text/event-stream"));
+        assert_eq!(responses["401"]["content"], media("application/json"));
+        assert_eq!(responses["404"]["content"], media("application/json"));
     }
 }

@@ -106,6 +106,19 @@ impl Stream {
     }
 }
 
+/// Holds these seats; the hold's JSON.
+async fn hold_seats(app: &TestApp, token: &str, show: i64, seats: &[i64]) -> Value {
+    let response = app
+        .post(
+            &format!("/api/shows/{show}/holds/"),
+            Some(token),
+            json!({ "seat_numbers": seats }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    response.json().await.unwrap()
+}
+
 /// Seat number -> status, as a snapshot's data lists them.
 fn statuses(snapshot: &Value) -> BTreeMap<i64, String> {
     snapshot
@@ -184,16 +197,7 @@ async fn stream_starts_with_the_seat_map_then_sends_each_change(app: TestApp) {
     );
     assert!(event.id > snapshot.id);
 
-    let hold: Value = app
-        .post(
-            &format!("/api/shows/{show}/holds/"),
-            Some(&ann),
-            json!({"seat_numbers": [7]}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let hold = hold_seats(&app, &ann, show, &[7]).await;
     let held = stream.expect(SOON).await;
     assert_eq!(changes(&held), pairs(&[(7, "held")]));
     let hold_id = hold["id"].as_i64().unwrap();
@@ -208,16 +212,7 @@ async fn stream_starts_with_the_seat_map_then_sends_each_change(app: TestApp) {
     let freed = stream.expect(SOON).await;
     assert_eq!(changes(&freed), pairs(&[(7, "available")]));
 
-    let hold: Value = app
-        .post(
-            &format!("/api/shows/{show}/holds/"),
-            Some(&ann),
-            json!({"seat_numbers": [9, 10]}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let hold = hold_seats(&app, &ann, show, &[9, 10]).await;
     assert_eq!(
         changes(&stream.expect(SOON).await),
         pairs(&[(9, "held"), (10, "held")])
@@ -422,16 +417,7 @@ async fn expired_hold_is_streamed_as_available_within_two_seconds(app: TestApp) 
     let ann = app.user_token("ann").await;
     let mut stream = Stream::open(&app.address, show, &ann, None).await;
     stream.expect(SOON).await;
-    let hold: Value = app
-        .post(
-            &format!("/api/shows/{show}/holds/"),
-            Some(&ann),
-            json!({"seat_numbers": [2]}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let hold = hold_seats(&app, &ann, show, &[2]).await;
     assert_eq!(changes(&stream.expect(SOON).await), pairs(&[(2, "held")]));
     let expires: chrono::DateTime<chrono::Utc> =
         hold["expires_at"].as_str().unwrap().parse().unwrap();

@@ -14,7 +14,7 @@ use actix_web::web::{Bytes, BytesMut};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, Responder};
 use domain::catalog::rules;
 use domain::{AuthUser, SeatChange, SeatChangeKind, ShowSeats};
-use paperclip::actix::{api_v2_operation, web, Apiv2Schema, Apiv2Security, OperationModifier};
+use paperclip::actix::{api_v2_operation, web, Apiv2Schema, OperationModifier};
 use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw, Either, Response};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
@@ -24,7 +24,7 @@ use tokio::time::{Instant, Interval, MissedTickBehavior};
 use super::dto::SeatsBody;
 use crate::http::answers::{Answer, AnswerCache};
 use crate::http::edge::HeadRequest;
-use crate::http::extract::authenticate_with;
+use crate::http::extract::{authenticate_with, Authenticated};
 use crate::http::ApiError;
 use crate::state::{AppState, LiveSeats, StreamStart};
 
@@ -42,15 +42,22 @@ pub struct StreamQuery {
 }
 
 /// The caller, by the `Authorization` header or else the `access_token` query
-/// parameter: the same scheme as every other route, documented once.
-#[derive(Debug, Clone, Apiv2Security)]
-#[openapi(
-    apiKey,
-    in = "header",
-    name = "Authorization",
-    description = "JWT access token from /api/login/, sent as `Bearer <access>`"
-)]
+/// parameter.
+#[derive(Debug, Clone)]
 pub struct Watcher(pub AuthUser);
+
+/// Documented as the bearer scheme of every other route.
+impl paperclip::v2::schema::Apiv2Schema for Watcher {
+    fn name() -> Option<String> {
+        Authenticated::name()
+    }
+
+    fn security_scheme() -> Option<paperclip::v2::models::SecurityScheme> {
+        Authenticated::security_scheme()
+    }
+}
+
+impl OperationModifier for Watcher {}
 
 impl FromRequest for Watcher {
     type Error = ApiError;
