@@ -186,9 +186,26 @@ async fn stream_starts_with_the_seat_map_then_sends_each_change(app: TestApp) {
         .unwrap();
     assert_eq!(snapshot.data, map, "the snapshot is the seat map");
 
+    // Reads answered (and kept) before the booking must not be answered after it.
+    for _ in 0..2 {
+        app.get("/api/shows/", &ann).await;
+        app.get(&format!("/api/shows/{show}/seats/"), &ann).await;
+    }
     let booked = app.book(&ann, show, json!({"seat_numbers": [3, 4]})).await;
     assert_eq!(booked.status(), StatusCode::CREATED);
     let bookings: Value = booked.json().await.unwrap();
+    // The client reads its own booking right after its 201, in every read.
+    assert_eq!(app.booked_seats(&ann, show).await, vec![3, 4]);
+    let one: Value = app
+        .get(&format!("/api/shows/{show}/"), &ann)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["available_seats"], 18);
+    let listed: Vec<Value> = app.get("/api/shows/", &ann).await.json().await.unwrap();
+    let listed = listed.iter().find(|s| s["id"] == show).unwrap();
+    assert_eq!(listed["available_seats"], 18);
     let event = stream.expect(SOON).await;
     assert_eq!(
         changes(&event),
