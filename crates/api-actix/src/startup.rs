@@ -94,6 +94,7 @@ impl Storage {
             live: Arc::new(feed.clone()),
             heartbeat: Duration::from_secs(settings.live.heartbeat_seconds),
             answers: Arc::default(),
+            stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
         };
         Ok((state, feed))
     }
@@ -201,6 +202,30 @@ async fn expire_holds(holds: HoldService, metrics: Arc<Metrics>, every: Duration
     }
 }
 
+/// Ends the seat streams when a signal stops the server (actix handles the signal
+/// itself): a graceful shutdown waits for open responses, and a stream never ends.
+async fn end_streams_on_signal(stopping: Arc<tokio::sync::watch::Sender<bool>>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let kinds = [
+        SignalKind::terminate(),
+        SignalKind::interrupt(),
+        SignalKind::quit(),
+    ];
+    let mut signals = Vec::new();
+    for kind in kinds {
+        match signal(kind) {
+            Ok(stream) => signals.push(stream),
+            Err(error) => tracing::warn!(%error, "cannot listen for a stop signal"),
+        }
+    }
+    if signals.is_empty() {
+        return;
+    }
+    let any = futures_util::future::select_all(signals.iter_mut().map(|s| Box::pin(s.recv())));
+    any.await;
+    stopping.send_replace(true);
+}
+
 /// Housekeeping of idempotency keys: deletes the expired ones now and then. Nothing
 /// depends on it having run (an expired key counts as absent), and running it twice or
 /// in several processes at once is harmless, so a failure is only logged.
@@ -287,6 +312,7 @@ impl Application {
         state.limits.start().map_err(anyhow::Error::msg)?;
         let idempotency = state.idempotency.clone();
         let holds = (state.holds.clone(), state.metrics.clone());
+        let stopping = state.stopping.clone();
         let server_settings = settings.server.clone();
         let http = server_settings.clone();
         let mut server = HttpServer::new(move || build_app(state.clone(), &http))
@@ -308,6 +334,7 @@ impl Application {
         let runtime = tokio::runtime::Handle::try_current()
             .context("the application needs a Tokio runtime")?;
         let mut housekeeping = feed.start();
+        housekeeping.push(runtime.spawn(end_streams_on_signal(stopping)));
         housekeeping.push(runtime.spawn(purge_expired_keys(idempotency, every)));
         if settings.booking.hold_housekeeping_seconds > 0 {
             let every = Duration::from_secs(settings.booking.hold_housekeeping_seconds);

@@ -73,4 +73,7 @@ pub struct AppState {
     /// How often an idle seat stream gets a comment line.
     pub heartbeat: Duration,
     pub answers: Arc<AnswerCache>,
+    /// Set when the process starts shutting down: streams end then, rather than hold
+    /// the graceful shutdown up until its timeout.
+    pub stopping: Arc<tokio::sync::watch::Sender<bool>>,
 }

@@ -682,3 +682,49 @@ async fn access_token_in_the_query_is_never_logged() {
     assert!(!written.contains(signature), "the token was logged");
     assert!(!written.contains("access_token"), "the query was logged");
 }
+
+/// SIGTERM ends the open streams at once (their clients reconnect elsewhere) and the
+/// process exits, rather than wait for its shutdown timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_open_streams_and_the_process_exits() {
+    let db = TestDatabase::new(Backend::Postgres).await;
+    let url = db.url.clone();
+    let app = TestApp::spawn_on(db, |_| {}).await;
+    let (_, show) = app.show_with_staff(5).await;
+    let ann = app.user_token("ann").await;
+    let mut server = ServerProcess::spawn(
+        &url,
+        &[("APP__SERVER__SHUTDOWN_TIMEOUT_SECONDS", "30")],
+        None,
+    );
+    server.wait_ready().await;
+    let mut stream = Stream::open(&server.address, show, &ann, None).await;
+    assert_eq!(stream.expect(SOON).await.kind, "snapshot");
+
+    let stopped_at = Instant::now();
+    let pid = server.child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match tokio::time::timeout_at(deadline, stream.response.chunk()).await {
+            Ok(Ok(None) | Err(_)) => break,
+            Ok(Ok(Some(_))) => continue,
+            Err(_) => panic!("the stream stayed open after SIGTERM"),
+        }
+    }
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            stopped_at.elapsed() < Duration::from_secs(10),
+            "the server did not exit after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(status.code(), Some(0));
+}

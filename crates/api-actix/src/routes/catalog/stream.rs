@@ -112,6 +112,7 @@ pub async fn seat_stream(
         state.live.clone(),
         state.answers.clone(),
         state.heartbeat,
+        state.stopping.subscribe(),
     );
     match subscription.start {
         StreamStart::Snapshot { id, seats } => events.push_snapshot(id, *seats, version)?,
@@ -138,6 +139,7 @@ struct Events {
     live: Arc<dyn LiveSeats>,
     answers: Arc<AnswerCache>,
     heartbeat: Interval,
+    stopping: tokio::sync::watch::Receiver<bool>,
     ended: bool,
 }
 
@@ -148,6 +150,7 @@ impl Events {
         live: Arc<dyn LiveSeats>,
         answers: Arc<AnswerCache>,
         every: Duration,
+        stopping: tokio::sync::watch::Receiver<bool>,
     ) -> Self {
         let mut heartbeat = tokio::time::interval_at(Instant::now() + every, every);
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -160,6 +163,7 @@ impl Events {
             live,
             answers,
             heartbeat,
+            stopping,
             ended: false,
         }
     }
@@ -255,6 +259,11 @@ impl Events {
                 _ = self.heartbeat.tick() => {
                     return Some(self.sent(Bytes::from_static(b": keep-alive\n\n")));
                 }
+                // The client reconnects, to another process.
+                _ = stopped(&mut self.stopping) => self.ended = true,
+            }
+            if self.ended {
+                continue;
             }
             // A busy show sends one write per subscriber per moment, not one per change:
             // with 1,000 subscribers, a write per change would cost more than the bookings.
@@ -277,6 +286,11 @@ impl Events {
         self.heartbeat.reset();
         frame
     }
+}
+
+/// Once the process is stopping (or can no longer tell).
+async fn stopped(stopping: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = stopping.wait_for(|stop| *stop).await;
 }
 
 /// What the stream sends next.
