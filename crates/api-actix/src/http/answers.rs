@@ -15,24 +15,25 @@ const MAX_ENTRIES: usize = 256;
 /// this late.
 const MAX_AGE: Duration = Duration::from_secs(1);
 
-/// The bytes of a 200 answer, and the total of a list.
+/// The bytes of a list's 200 answer, and its total.
 #[derive(Clone)]
 pub struct Answer {
     pub body: Bytes,
     pub total: i64,
 }
 
-struct Kept<V> {
+struct Kept<V, A> {
     version: V,
     at: Instant,
-    answer: Answer,
+    answer: A,
 }
 
-struct Answers<K, V> {
-    entries: Mutex<HashMap<K, Kept<V>>>,
+/// Answers `A` by key `K`, each valid at its version `V`.
+struct Answers<K, V, A> {
+    entries: Mutex<HashMap<K, Kept<V, A>>>,
 }
 
-impl<K, V> Default for Answers<K, V> {
+impl<K, V, A> Default for Answers<K, V, A> {
     fn default() -> Self {
         Self {
             entries: Mutex::default(),
@@ -40,14 +41,14 @@ impl<K, V> Default for Answers<K, V> {
     }
 }
 
-impl<K: Hash + Eq, V: PartialEq> Answers<K, V> {
-    fn get(&self, key: &K, version: &V) -> Option<Answer> {
+impl<K: Hash + Eq, V: PartialEq, A: Clone> Answers<K, V, A> {
+    fn get(&self, key: &K, version: &V) -> Option<A> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let kept = entries.get(key)?;
         (kept.version == *version && kept.at.elapsed() < MAX_AGE).then(|| kept.answer.clone())
     }
 
-    fn put(&self, key: K, version: V, answer: Answer) {
+    fn put(&self, key: K, version: V, answer: A) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= MAX_ENTRIES && !entries.contains_key(&key) {
             entries.clear();
@@ -65,21 +66,21 @@ impl<K: Hash + Eq, V: PartialEq> Answers<K, V> {
 
 #[derive(Default)]
 pub struct AnswerCache {
-    /// By show, at the show's seat version.
-    seat_maps: Answers<i64, (u64, u64)>,
+    /// A seat map's JSON by show, at the show's seat version.
+    seat_maps: Answers<i64, (u64, u64), Bytes>,
     /// By the list's query, at the feed's version.
-    show_lists: Answers<String, u64>,
+    show_lists: Answers<String, u64, Answer>,
 }
 
 impl AnswerCache {
-    pub fn seat_map(&self, show: i64, version: Option<(u64, u64)>) -> Option<Answer> {
+    pub fn seat_map(&self, show: i64, version: Option<(u64, u64)>) -> Option<Bytes> {
         self.seat_maps.get(&show, &version?)
     }
 
-    /// Keeps an answer computed after `version` was read.
-    pub fn keep_seat_map(&self, show: i64, version: Option<(u64, u64)>, answer: Answer) {
+    /// Keeps a seat map's JSON computed after `version` was read.
+    pub fn keep_seat_map(&self, show: i64, version: Option<(u64, u64)>, json: Bytes) {
         if let Some(version) = version {
-            self.seat_maps.put(show, version, answer);
+            self.seat_maps.put(show, version, json);
         }
     }
 
@@ -109,8 +110,8 @@ mod tests {
     #[test]
     fn an_answer_is_reused_at_its_version_only() {
         let cache = AnswerCache::default();
-        cache.keep_seat_map(1, Some((5, 0)), answer("a"));
-        assert_eq!(cache.seat_map(1, Some((5, 0))).unwrap().body, "a");
+        cache.keep_seat_map(1, Some((5, 0)), Bytes::from_static(b"a"));
+        assert_eq!(cache.seat_map(1, Some((5, 0))).unwrap(), "a");
         assert!(cache.seat_map(1, Some((6, 0))).is_none(), "a newer event");
         assert!(
             cache.seat_map(1, Some((5, 1))).is_none(),
@@ -121,7 +122,7 @@ mod tests {
             "the feed does not follow"
         );
         assert!(cache.seat_map(2, Some((5, 0))).is_none(), "another show");
-        cache.keep_seat_map(3, None, answer("b"));
+        cache.keep_seat_map(3, None, Bytes::from_static(b"b"));
         assert!(
             cache.seat_map(3, Some((0, 0))).is_none(),
             "kept without a version"

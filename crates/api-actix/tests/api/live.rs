@@ -5,10 +5,12 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use api_actix::startup::{store_settings, Storage};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, send_together, Backend, ServerProcess, TestApp, TestDatabase};
+use crate::helpers::{
+    assert_error, seat_map_at, send_together, Backend, ServerProcess, TestApp, TestDatabase,
+};
 
 infra_diesel::on_both_backends!(
     setup = TestApp::spawn;
@@ -316,22 +318,26 @@ async fn token_in_the_query_or_header_and_errors_as_json(app: TestApp) {
     let ann = app.user_token("ann").await;
     let path = format!("/api/shows/{show}/seats/stream/");
     let by_query = app
-        .client
-        .get(app.url(&format!("{path}?access_token={ann}")))
-        .send()
-        .await
-        .unwrap();
+        .request(
+            Method::GET,
+            &format!("{path}?access_token={ann}"),
+            None,
+            None,
+        )
+        .await;
     let mut stream = Stream::of(by_query);
     assert_eq!(stream.expect(SOON).await.kind, "snapshot");
 
-    let none = app.client.get(app.url(&path)).send().await.unwrap();
+    let none = app.request(Method::GET, &path, None, None).await;
     assert_error(none, StatusCode::UNAUTHORIZED, "not_authenticated").await;
     let forged = app
-        .client
-        .get(app.url(&format!("{path}?access_token=not.a.token")))
-        .send()
-        .await
-        .unwrap();
+        .request(
+            Method::GET,
+            &format!("{path}?access_token=not.a.token"),
+            None,
+            None,
+        )
+        .await;
     assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
     // A header that is not a bearer token is refused, not passed over for the query.
     let wrong_scheme = app
@@ -348,16 +354,18 @@ async fn token_in_the_query_or_header_and_errors_as_json(app: TestApp) {
     assert_eq!(bad_id.status(), StatusCode::BAD_REQUEST);
     // The query token works on the stream only.
     let elsewhere = app
-        .client
-        .get(app.url(&format!("/api/shows/{show}/seats/?access_token={ann}")))
-        .send()
-        .await
-        .unwrap();
+        .request(
+            Method::GET,
+            &format!("/api/shows/{show}/seats/?access_token={ann}"),
+            None,
+            None,
+        )
+        .await;
     assert_eq!(elsewhere.status(), StatusCode::UNAUTHORIZED);
 }
 
 async fn last_event_id_resumes_or_gets_a_snapshot(app: TestApp) {
-    let (staff, show) = app.show_with_staff(1000).await;
+    let (_, show) = app.show_with_staff(1000).await;
     let ann = app.user_token("ann").await;
     let mut stream = Stream::open(&app.address, show, &ann, None).await;
     let snapshot = stream.expect(SOON).await;
@@ -426,7 +434,6 @@ async fn last_event_id_resumes_or_gets_a_snapshot(app: TestApp) {
     let event = late.expect(SOON).await;
     assert_eq!(event.kind, "snapshot", "560 changes later");
     assert_eq!(statuses(&event.data)[&(next_seat as i64)], "booked");
-    let _ = staff;
 }
 
 async fn expired_hold_is_streamed_as_available_within_two_seconds(app: TestApp) {
@@ -594,15 +601,7 @@ async fn postgres_two_server_processes_share_every_change() {
     assert_eq!(changes(&event), pairs(&[(1, "booked")]));
     apply(&mut view, &event);
     // Process A's plain reads see B's booking too.
-    let seats: Value = client
-        .get(format!("{}/api/shows/{show}/seats/", a.address))
-        .bearer_auth(&ann)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let seats = seat_map_at(&a.address, &ann, show).await;
     assert_eq!(statuses(&seats), view);
 
     // Cut every feed's connection, and change seats while they are down.

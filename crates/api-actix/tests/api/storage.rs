@@ -10,7 +10,8 @@ use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    assert_error, json_body, patch, Backend, ServerProcess, TestApp, TestDatabase, PASSWORD,
+    assert_error, booked_seats_at, json_body, patch, Backend, ServerProcess, TestApp, TestDatabase,
+    PASSWORD,
 };
 
 infra_diesel::on_both_backends!(
@@ -237,23 +238,7 @@ async fn full_disk_gives_503_storage_unavailable_changes_nothing_and_recovers() 
     assert_eq!(create().await.unwrap().status(), StatusCode::CREATED);
     // Read where it was written: on SQLite, the one process that owns the database
     // learns of its writes at once, another one only at its next re-read.
-    let seats: Value = client
-        .get(format!("{base}/api/shows/{show}/seats/"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let booked: Vec<&Value> = seats
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|seat| seat["status"] == "booked")
-        .map(|seat| &seat["seat_number"])
-        .collect();
-    assert_eq!(booked, [&json!(1)]);
+    assert_eq!(booked_seats_at(&base, &token, show).await, vec![1]);
 }
 
 /// Another process holds SQLite's write lock: every booking waits in this process's

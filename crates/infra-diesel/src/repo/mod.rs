@@ -39,20 +39,20 @@ pub struct DieselStore {
 impl DieselStore {
     /// A store that reads the time from the system clock.
     pub fn new(db: Database) -> Self {
-        let clock: Arc<dyn Clock> = Arc::new(SystemTime);
-        Self {
-            live: SeatFeed::new(db.clone(), clock.clone()),
-            db,
-            clock,
-        }
+        Self::on(db, Arc::new(SystemTime))
     }
 
     /// The same store, reading the time from `clock`.
     pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
+        Self::on(self.db, clock)
+    }
+
+    /// The feed reads the time from the store's clock (for holds' expiry).
+    fn on(db: Database, clock: Arc<dyn Clock>) -> Self {
         Self {
-            live: SeatFeed::new(self.db.clone(), clock.clone()),
+            live: SeatFeed::new(db.clone(), clock.clone()),
+            db,
             clock,
-            db: self.db,
         }
     }
 

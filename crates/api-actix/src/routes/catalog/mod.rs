@@ -12,11 +12,11 @@ use actix_web::{HttpRequest, HttpResponse, Responder};
 use std::marker::PhantomData;
 
 use actix_web::web::Bytes;
+use domain::SeatMap;
 use paperclip::actix::{api_v2_operation, web, CreatedJson, NoContent, OperationModifier};
 use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw, Either, Response};
 use paperclip::v2::schema::Apiv2Schema;
 
-use crate::http::answers::Answer;
 use crate::http::extract::{Authenticated, KeptList, Listed};
 use crate::http::ApiError;
 use crate::state::AppState;
@@ -144,6 +144,14 @@ pub async fn get_show(
     Ok(web::Json(state.catalog.show(*id).await?.into()))
 }
 
+/// The seat map's JSON, written straight from the show's layout (a map may hold 10,000
+/// seats): the body of the seat map route and of a stream's snapshot.
+fn seat_map_json(map: &SeatMap) -> Result<Bytes, ApiError> {
+    serde_json::to_vec(&SeatsBody(map))
+        .map(Bytes::from)
+        .map_err(|error| ApiError::internal(error.to_string()))
+}
+
 /// A 200 with the seat map's JSON.
 pub struct SeatMapJson(Bytes);
 
@@ -198,21 +206,11 @@ pub async fn seat_map(
     let show = *id;
     let version = state.live.seats_version(show);
     if let Some(answer) = state.answers.seat_map(show, version) {
-        return Ok(SeatMapJson(answer.body));
+        return Ok(SeatMapJson(answer));
     }
     let (_, seats) = state.catalog.seat_map(show).await?;
-    // Written straight from the show's layout (a map may hold 10,000 seats).
-    let body = Bytes::from(
-        serde_json::to_vec(&SeatsBody(&seats)).map_err(|e| ApiError::internal(e.to_string()))?,
-    );
-    state.answers.keep_seat_map(
-        show,
-        version,
-        Answer {
-            body: body.clone(),
-            total: 0,
-        },
-    );
+    let body = seat_map_json(&seats)?;
+    state.answers.keep_seat_map(show, version, body.clone());
     Ok(SeatMapJson(body))
 }
 

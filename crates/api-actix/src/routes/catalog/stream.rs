@@ -21,8 +21,8 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::broadcast::Receiver;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
-use super::dto::SeatsBody;
-use crate::http::answers::{Answer, AnswerCache};
+use super::seat_map_json;
+use crate::http::answers::AnswerCache;
 use crate::http::edge::HeadRequest;
 use crate::http::extract::{authenticate_with, Authenticated};
 use crate::http::ApiError;
@@ -37,7 +37,6 @@ const COALESCE: Duration = Duration::from_millis(50);
 pub struct StreamQuery {
     /// The access token, for clients that cannot send headers (a browser's
     /// `EventSource`); the `Authorization` header wins. Never logged.
-    #[allow(dead_code)]
     pub access_token: Option<String>,
 }
 
@@ -179,20 +178,13 @@ impl Events {
     ) -> Result<(), ApiError> {
         let version = version.filter(|(last, _)| *last == id);
         let data = match self.answers.seat_map(self.show, version) {
-            Some(answer) => answer.body,
+            Some(json) => json,
             None => {
                 let map =
                     rules::seat_map(seats.layout, &seats.show.prices, seats.booked, seats.held)?;
-                let body = Bytes::from(
-                    serde_json::to_vec(&SeatsBody(&map))
-                        .map_err(|error| ApiError::internal(error.to_string()))?,
-                );
-                let answer = Answer {
-                    body: body.clone(),
-                    total: 0,
-                };
-                self.answers.keep_seat_map(self.show, version, answer);
-                body
+                let json = seat_map_json(&map)?;
+                self.answers.keep_seat_map(self.show, version, json.clone());
+                json
             }
         };
         let head = format!("id: {id}\nevent: snapshot\ndata: ");

@@ -190,20 +190,34 @@ impl TestApp {
 
     /// Seat numbers with a confirmed booking, from the seat map.
     pub async fn booked_seats(&self, token: &str, show: i64) -> Vec<i64> {
-        let seats: Value = self
-            .get(&format!("/api/shows/{show}/seats/"), token)
-            .await
-            .json()
-            .await
-            .expect("seats");
-        seats
-            .as_array()
-            .expect("array")
-            .iter()
-            .filter(|s| s["status"] == "booked")
-            .map(|s| s["seat_number"].as_i64().expect("seat"))
-            .collect()
+        booked_seats_at(&self.address, token, show).await
     }
+}
+
+/// The seat map of `show` as the server at `address` answers it.
+pub async fn seat_map_at(address: &str, token: &str, show: i64) -> Value {
+    reqwest::Client::new()
+        .get(format!("{address}/api/shows/{show}/seats/"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("seats")
+}
+
+/// Seat numbers with a confirmed booking, from the seat map the server at `address`
+/// answers.
+pub async fn booked_seats_at(address: &str, token: &str, show: i64) -> Vec<i64> {
+    seat_map_at(address, token, show)
+        .await
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|s| s["status"] == "booked")
+        .map(|s| s["seat_number"].as_i64().expect("seat"))
+        .collect()
 }
 
 /// Creates a staff account in the database of `settings`, the way `create-admin` does.
